@@ -1,0 +1,46 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ECSClient } from '@aws-sdk/client-ecs';
+
+/**
+ * The one place SDK clients are built. A handler asks only for the clients it uses (esbuild then
+ * drops the rest from its bundle) and builds them once per container. An explicit endpoint (the
+ * sandbox) wins; otherwise the SDK honours AWS_ENDPOINT_URL and the normal credential chain.
+ */
+export interface ClientOptions {
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** SDK-level attempts per call; the state machines retry on top with backoff and jitter. */
+  maxAttempts?: number;
+}
+
+function clientConfig(options: ClientOptions) {
+  return {
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    maxAttempts: options.maxAttempts ?? 3,
+  };
+}
+
+export const ecsClient = (options: ClientOptions = {}) => new ECSClient(clientConfig(options));
+export const cloudTrailClient = (options: ClientOptions = {}) => new CloudTrailClient(clientConfig(options));
+export const logsClient = (options: ClientOptions = {}) => new CloudWatchLogsClient(clientConfig(options));
+
+/** Every client at once, for the CLI and the sandbox (never for a Lambda bundle). */
+export interface Clients {
+  ecs: ECSClient;
+  cloudtrail: CloudTrailClient;
+  logs: CloudWatchLogsClient;
+}
+
+export function createClients(options: ClientOptions = {}): Clients {
+  return { ecs: ecsClient(options), cloudtrail: cloudTrailClient(options), logs: logsClient(options) };
+}
+
+/** Builds a value on first use and keeps it: module-level clients without paying at import. */
+export function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}

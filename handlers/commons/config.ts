@@ -1,0 +1,44 @@
+import * as z from 'zod';
+
+/**
+ * Deployment-time configuration, read once per container from the environment the stack sets.
+ * The sandbox builds the same object from its scenario instead.
+ */
+export interface Config {
+  /** Cluster used when a start input names none. */
+  defaultCluster: string | undefined;
+  /** Services the workflows may act on; empty means any service in the cluster. */
+  managedServices: string[];
+  /** Log group for a service when the input names none: the runbook's /ecs/<service>. */
+  logGroupPattern: string;
+  /** Seconds a fresh task usually needs to start and pass health checks. */
+  expectedStartSeconds: number;
+  /** Timeout for the verify step's HTTP health request. */
+  healthRequestTimeoutMs: number;
+}
+
+const envSchema = z.object({
+  DEFAULT_CLUSTER: z.string().min(1).optional(),
+  MANAGED_SERVICES: z.string().optional(),
+  LOG_GROUP_PATTERN: z.string().min(1).default('/ecs/{service}'),
+  EXPECTED_START_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  HEALTH_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5000),
+});
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = envSchema.parse(env);
+  return {
+    defaultCluster: e.DEFAULT_CLUSTER,
+    managedServices: (e.MANAGED_SERVICES ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    logGroupPattern: e.LOG_GROUP_PATTERN,
+    expectedStartSeconds: e.EXPECTED_START_SECONDS,
+    healthRequestTimeoutMs: e.HEALTH_REQUEST_TIMEOUT_MS,
+  };
+}
+
+export function logGroupFor(config: Config, service: string): string {
+  return config.logGroupPattern.replaceAll('{service}', service);
+}

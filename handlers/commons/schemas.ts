@@ -1,0 +1,67 @@
+import * as z from 'zod';
+
+/** ECS names: letters, digits, hyphens and underscores, up to 255 characters. */
+const ecsName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be 1-255 letters, digits, hyphens or underscores');
+
+/** What started the incident: an alarm, a person at the console, or the CLI. */
+export const triggerSchema = z
+  .object({
+    kind: z.enum(['alarm', 'manual', 'cli']).describe('one of alarm, manual, cli'),
+    alarmName: z.string().min(1).max(255).optional(),
+    by: z.string().min(1).max(255).optional().describe('who started it, e.g. an IAM user or Slack handle'),
+  })
+  .strict();
+
+/**
+ * Start input shared by the incident workflows (P0 today; P1, P2 and the health check reuse it).
+ * Strict: a misspelt field is an error, not silently ignored.
+ */
+export const incidentInputSchema = z
+  .object({
+    service: ecsName.describe('name the ECS service to act on, e.g. "service": "acme-axon"'),
+    cluster: ecsName.optional().describe('name the ECS cluster, e.g. "cluster": "acme-cluster", or configure DEFAULT_CLUSTER'),
+    reason: z.string().max(1024).optional().describe('a short human description of why the workflow started'),
+    trigger: triggerSchema.optional().describe('e.g. {"kind": "manual", "by": "jane"}'),
+    restartMode: z
+      .enum(['force-new-deployment', 'scale-to-zero'])
+      .default('force-new-deployment')
+      .describe('use "force-new-deployment" (default, no capacity gap) or "scale-to-zero" (the runbook\'s stop-then-start)'),
+    healthUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('an http(s) URL the verify step GETs, e.g. "https://alb.example.com/health"'),
+    logGroup: z.string().min(1).max(512).optional().describe('the CloudWatch Logs group, default /ecs/<service>'),
+    lookbackMinutes: z.number().int().min(5).max(1440).default(60).describe('a whole number of minutes from 5 to 1440'),
+    expectedStartSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .optional()
+      .describe('seconds a new task needs to start and pass health checks (sizes the first wait)'),
+    dryRun: z.boolean().default(false).describe('true to record planned changes without making them'),
+  })
+  .strict();
+
+export type IncidentInput = z.input<typeof incidentInputSchema>;
+
+/** The incident as every later step sees it: validated, with the cluster and log group resolved. */
+export const incidentSchema = z
+  .object({
+    service: ecsName,
+    cluster: ecsName,
+    logGroup: z.string().min(1),
+    restartMode: z.enum(['force-new-deployment', 'scale-to-zero']),
+    lookbackMinutes: z.number().int(),
+    expectedStartSeconds: z.number().int().min(0),
+    dryRun: z.boolean(),
+    healthUrl: z.string().optional(),
+    reason: z.string().optional(),
+    trigger: triggerSchema.optional(),
+  })
+  .strict();
+
+export type Incident = z.infer<typeof incidentSchema>;
+
+export const verdictSchema = z.enum(['healthy', 'degraded', 'down', 'scaled-to-zero']);
+export type Verdict = z.infer<typeof verdictSchema>;

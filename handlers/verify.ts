@@ -1,0 +1,71 @@
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { ecsClient, once } from '#commons/clients';
+import { systemClock, type Clock } from '#commons/clock';
+import { configFromEnv, type Config } from '#commons/config';
+import { describeService, isStable } from '#commons/ecs';
+import { createLogger } from '#commons/logger';
+import { incidentSchema } from '#commons/schemas';
+import { step } from '#commons/step';
+import { parseInput } from '#commons/validation';
+import * as z from 'zod';
+
+export interface VerifyDeps {
+  ecs: ECSClient;
+  clock: Clock;
+  config: Config;
+  fetch: typeof fetch;
+}
+
+export interface HealthProbe {
+  url: string;
+  ok: boolean;
+  status?: number;
+  error?: string;
+  millis: number;
+}
+
+export interface Verification {
+  recovered: boolean;
+  reasons: string[];
+  runningCount: number;
+  desiredCount: number;
+  health?: HealthProbe;
+  checkedAt: string;
+}
+
+const inputSchema = z.object({ incident: incidentSchema }).strict();
+
+/** Verify recovery: the service is stable and, when a health URL is configured, it answers 2xx. */
+export async function verifyRecovery(event: unknown, deps: VerifyDeps): Promise<Verification> {
+  const { incident } = parseInput(inputSchema, event, 'verify input');
+  const service = await describeService(deps.ecs, incident.cluster, incident.service);
+  const reasons: string[] = [];
+  const stable = isStable(service);
+  if (!stable) reasons.push(`not stable: ${service.runningCount ?? 0}/${service.desiredCount ?? 0} running, ${service.deployments?.length ?? 0} deployment(s)`);
+  const health = incident.healthUrl ? await probe(incident.healthUrl, deps) : undefined;
+  if (health && !health.ok) reasons.push(`health check ${health.url} answered ${health.status ?? health.error}`);
+  if (reasons.length === 0) reasons.push(health ? `stable and ${health.url} answered ${health.status}` : 'stable (no health URL configured)');
+  return {
+    recovered: stable && (health?.ok ?? true),
+    reasons,
+    runningCount: service.runningCount ?? 0,
+    desiredCount: service.desiredCount ?? 0,
+    ...(health ? { health } : {}),
+    checkedAt: deps.clock.now().toISOString(),
+  };
+}
+
+async function probe(url: string, deps: VerifyDeps): Promise<HealthProbe> {
+  const started = performance.now();
+  try {
+    const res = await deps.fetch(url, { signal: AbortSignal.timeout(deps.config.healthRequestTimeoutMs), redirect: 'manual' });
+    await res.body?.cancel();
+    return { url, ok: res.status >= 200 && res.status < 300, status: res.status, millis: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { url, ok: false, error: (err as Error).name, millis: Math.round(performance.now() - started) };
+  }
+}
+
+const defaults = once(() => ({ ecs: ecsClient(), clock: systemClock, config: configFromEnv(), fetch: globalThis.fetch }));
+const log = once(() => createLogger('verify'));
+export const handler = step('verify', log, (event) => verifyRecovery(event, defaults()));

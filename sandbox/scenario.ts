@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import * as z from 'zod';
+
+/**
+ * What the sandbox simulates: one cluster, its services, and the faults to inject.
+ * The defaults reproduce the runbook's system; a JSON file can describe any other.
+ */
+const serviceSchema = z
+  .object({
+    name: z.string().min(1).max(255),
+    desiredCount: z.number().int().min(0).max(1000).default(2),
+    /** Container image of the current task definition. */
+    image: z.string().min(1).optional(),
+    /** Task definition family; defaults to the service name. */
+    family: z.string().min(1).optional(),
+    /** Earlier revisions to register before the current one (rollback targets). */
+    previousRevisions: z.number().int().min(0).max(20).default(1),
+    /** Seconds from launch until the container is RUNNING. */
+    startSeconds: z.number().min(0).max(3600).default(20),
+    /** Seconds from RUNNING until the health check passes. */
+    healthCheckSeconds: z.number().min(0).max(3600).default(10),
+    /** Seconds a stopped task spends draining (load-balancer deregistration delay). */
+    drainSeconds: z.number().min(0).max(3600).default(10),
+    /** Path the verify step requests on the sandbox's HTTP port, if any. */
+    healthPath: z.string().startsWith('/').optional(),
+    /** CloudWatch Logs group the tasks write to; defaults to /ecs/<name>. */
+    logGroup: z.string().min(1).optional(),
+    minimumHealthyPercent: z.number().int().min(0).max(100).default(100),
+    maximumPercent: z.number().int().min(100).max(400).default(200),
+  })
+  .strict();
+
+const serviceFaultSchema = z
+  .object({
+    service: z.string().min(1),
+    /**
+     * crash-loop: tasks start, then exit with an error every few seconds.
+     * bad-image: tasks never start (CannotPullContainerError).
+     * slow-start: tasks start `slowFactor` times slower than startSeconds.
+     */
+    kind: z.enum(['crash-loop', 'bad-image', 'slow-start']),
+    /**
+     * How many restarts (a new deployment, or a scale to zero) the fault survives.
+     * 0: the first restart clears it; 1: the second does; "always": nothing clears it.
+     */
+    survivesRestarts: z.union([z.number().int().min(0), z.literal('always')]).optional(),
+    /** slow-start only: multiplier on startSeconds. */
+    slowFactor: z.number().min(1).max(100).default(4),
+    /** crash-loop only: seconds a task stays RUNNING before it exits. */
+    crashAfterSeconds: z.number().min(1).max(3600).default(8),
+  })
+  .strict();
+
+const apiFaultSchema = z
+  .object({
+    /** Which sandbox API to disturb. */
+    api: z.enum(['ecs', 'cloudtrail', 'logs', 'sfn']),
+    kind: z.enum(['throttle', 'server-error', 'slow-response']),
+    /** Fraction of matching calls that fail, 0..1. */
+    rate: z.number().min(0).max(1),
+    /** Only these operations (e.g. ["UpdateService"]); all when omitted. */
+    operations: z.array(z.string().min(1)).optional(),
+    /** slow-response only: real milliseconds to hold the answer. */
+    delayMs: z.number().int().min(0).max(10_000).default(200),
+  })
+  .strict();
+
+const cloudTrailSeedSchema = z
+  .object({
+    eventName: z.string().min(1),
+    service: z.string().min(1).optional(),
+    minutesAgo: z.number().min(0).max(24 * 60),
+    username: z.string().min(1).default('deploy-bot'),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    project: z.string().min(1).default('acme'),
+    cluster: z.string().min(1).optional(),
+    region: z.string().min(1).default('us-east-1'),
+    accountId: z.string().regex(/^\d{12}$/).default('123456789012'),
+    services: z.array(serviceSchema).min(1).optional(),
+    faults: z.array(z.union([serviceFaultSchema, apiFaultSchema])).default([]),
+    cloudTrail: z.array(cloudTrailSeedSchema).default([]),
+    /** Simulated seconds the fault plays out before the alarm fires. */
+    leadSeconds: z.number().min(0).max(24 * 3600).default(180),
+    /** Seed for every random choice (fault sampling, ids), so a drill replays exactly. */
+    seed: z.number().int().default(42),
+    /** Simulated wall-clock start (ISO 8601). */
+    startTime: z.string().datetime().default('2026-11-28T03:00:00Z'),
+  })
+  .strict();
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ServiceSpec = z.output<typeof serviceSchema>;
+export type ServiceFault = z.output<typeof serviceFaultSchema>;
+export type ApiFault = z.output<typeof apiFaultSchema>;
+
+export interface Scenario extends Omit<z.output<typeof scenarioSchema>, 'cluster' | 'services'> {
+  cluster: string;
+  services: ServiceSpec[];
+  serviceFaults: ServiceFault[];
+  apiFaults: ApiFault[];
+}
+
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+/** Parses a scenario and fills the runbook's defaults (cluster <project>-cluster, axon and orbit at 2/2). */
+export function parseScenario(input: unknown): Scenario {
+  const result = scenarioSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue?.path.length ? issue.path.join('.') : '(root)';
+    throw new ScenarioError(`scenario field "${where}": ${issue?.message ?? 'invalid'}`);
+  }
+  const s = result.data;
+  const services =
+    s.services ??
+    ['axon', 'orbit'].map((n) => serviceSchema.parse({ name: `${s.project}-${n}`, healthPath: '/health' }));
+  const names = new Set(services.map((x) => x.name));
+  if (names.size !== services.length) throw new ScenarioError('scenario field "services": service names must be unique');
+  const serviceFaults: ServiceFault[] = [];
+  const apiFaults: ApiFault[] = [];
+  for (const [i, f] of s.faults.entries()) {
+    if ('service' in f) {
+      if (!names.has(f.service)) {
+        throw new ScenarioError(`scenario field "faults.${i}.service": no service named "${f.service}" (have: ${[...names].join(', ')})`);
+      }
+      serviceFaults.push(f);
+    } else apiFaults.push(f);
+  }
+  return { ...s, cluster: s.cluster ?? `${s.project}-cluster`, services, serviceFaults, apiFaults };
+}
+
+export function loadScenarioFile(path: string): Scenario {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ScenarioError(`cannot read scenario file ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    throw new ScenarioError(`scenario file ${path} is not JSON: ${(e as Error).message}`);
+  }
+  return parseScenario(json);
+}
