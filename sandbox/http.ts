@@ -20,6 +20,13 @@ export interface AwsJsonCall {
   body: Record<string, unknown>;
 }
 
+/** What an observer sees of each awsJson call once it is answered. */
+export interface AwsJsonOutcome extends AwsJsonCall {
+  status: number;
+  errorCode?: string;
+}
+export type CallObserver = (outcome: AwsJsonOutcome) => void;
+
 export type AwsJsonService = (operation: string, body: Record<string, unknown>) => Promise<unknown> | unknown;
 
 /** Runs before each call; throw an AwsServiceError to fail it, or return a delay in real ms. */
@@ -42,6 +49,7 @@ export class SandboxHttpServer {
   private readonly services = new Map<string, { api: string; contentType: string; handle: AwsJsonService }>();
   private readonly routes = new Map<string, RawRoute>();
   private readonly interceptors: CallInterceptor[] = [];
+  private readonly observers: CallObserver[] = [];
   private server: Server | undefined;
   url = '';
 
@@ -57,6 +65,10 @@ export class SandboxHttpServer {
 
   intercept(interceptor: CallInterceptor): void {
     this.interceptors.push(interceptor);
+  }
+
+  observe(observer: CallObserver): void {
+    this.observers.push(observer);
   }
 
   async listen(port = 0): Promise<string> {
@@ -78,6 +90,10 @@ export class SandboxHttpServer {
     this.server = undefined;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private notify(outcome: AwsJsonOutcome): void {
+    for (const observe of this.observers) observe(outcome);
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -117,16 +133,16 @@ export class SandboxHttpServer {
       sendJson(res, 400, service.contentType, { __type: 'SerializationException', message: 'request body is not JSON' });
       return;
     }
+    const call: AwsJsonCall = { api: service.api, operation, body };
     try {
-      for (const intercept of this.interceptors) await intercept({ api: service.api, operation, body });
+      for (const intercept of this.interceptors) await intercept(call);
       const result = await service.handle(operation, body);
+      this.notify({ ...call, status: 200 });
       sendJson(res, 200, service.contentType, result ?? {});
     } catch (err) {
-      if (err instanceof AwsServiceError) {
-        sendJson(res, err.status, service.contentType, { __type: err.code, message: err.message }, err.code);
-      } else {
-        sendJson(res, 500, service.contentType, { __type: 'InternalFailure', message: (err as Error).message });
-      }
+      const e = err instanceof AwsServiceError ? err : new AwsServiceError('InternalFailure', (err as Error).message, 500);
+      this.notify({ ...call, status: e.status, errorCode: e.code });
+      sendJson(res, e.status, service.contentType, { __type: e.code, message: e.message }, e.code);
     }
   }
 }

@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+import { ScenarioError } from '../sandbox/scenario.ts';
+import { runDrill } from './drill.ts';
+import { DRILL_FAULTS, planDrill } from './drill-scenario.ts';
+import { renderDrill } from './render.ts';
+
+const USAGE = `incident-flows — the runbook's incident procedures as Step Functions workflows
+
+Usage:
+  incident-flows drill p0 [--service NAME] [--fault KIND] [--scenario FILE] [--json]
+      Boot the local sandbox, inject a fault, fire the alarm and run the P0 workflow end to end.
+      --fault: ${Object.keys(DRILL_FAULTS).join(', ')} (default crash-loop)
+      Exit code 0 only when the outcome is what the fault calls for.
+  incident-flows sandbox [--scenario FILE]
+      Serve the sandbox on 127.0.0.1 until Ctrl-C; point the AWS CLI or SDK at it with AWS_ENDPOINT_URL.
+  incident-flows help
+`;
+
+/** Exit codes: 0 ok, 1 the drill's outcome was wrong, 2 bad usage or input. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'drill':
+      return drill(rest);
+    case 'sandbox':
+      return serve(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function drill(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      service: { type: 'string' },
+      fault: { type: 'string' },
+      scenario: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const workflow = positionals[0] ?? 'p0';
+  if (workflow !== 'p0') {
+    process.stderr.write(`drill "${workflow}" is not available yet — only "p0" (System Down) can be drilled\n`);
+    return 2;
+  }
+  const plan = planDrill({ scenarioFile: values.scenario, service: values.service, fault: values.fault });
+  const report = await runDrill(plan);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderDrill(report)}\n`);
+  return report.passed ? 0 : 1;
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { scenario: { type: 'string' } } });
+  const { Sandbox } = await import('../sandbox/index.ts');
+  const { loadScenarioFile, parseScenario } = await import('../sandbox/scenario.ts');
+  const scenario = values.scenario ? loadScenarioFile(values.scenario) : parseScenario({});
+  const sandbox = await Sandbox.start(scenario);
+  process.stdout.write(
+    `sandbox listening on ${sandbox.url}\n` +
+      `  export AWS_ENDPOINT_URL=${sandbox.url} AWS_REGION=${scenario.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n` +
+      `  cluster ${scenario.cluster}: ${scenario.services.map((s) => s.name).join(', ')}\n` +
+      `  state machines: ${sandbox.sfn.stateMachineArns().join(', ')}\nCtrl-C to stop.\n`,
+  );
+  await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+  await sandbox.stop();
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      const expected = err instanceof ScenarioError || err.name === 'TypeError' && /parseArgs|option/i.test(err.message) || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+      process.stderr.write(`incident-flows: ${err.message}\n`);
+      if (!expected) process.stderr.write(`${err.stack ?? ''}\n`);
+      process.exit(expected ? 2 : 1);
+    },
+  );
+}

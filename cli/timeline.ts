@@ -1,0 +1,154 @@
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+
+export interface TimelineEntry {
+  /** Simulated wall-clock time (ISO 8601). */
+  at: string;
+  /** Simulated seconds since the execution started. */
+  t: number;
+  state: string;
+  kind: string;
+  /** What was done and why, in one line. */
+  detail: string;
+  /** AWS calls the step made, e.g. "ecs:UpdateService". */
+  calls: string[];
+}
+
+export interface Invocation {
+  handler: string;
+  calls: string[];
+}
+
+/**
+ * Turns an execution history into the drill's story: one line per state, saying what the step
+ * saw or did, with the AWS calls it made. Calls are matched to Task states by handler, in order.
+ */
+export function buildTimeline(history: HistoryEvent[], invocations: Invocation[], startedMs: number): TimelineEntry[] {
+  const entries: TimelineEntry[] = [];
+  const pending = new Map<string, Invocation[]>();
+  for (const inv of invocations) pending.set(inv.handler, [...(pending.get(inv.handler) ?? []), inv]);
+  const open = new Map<string, { entry: TimelineEntry; handler?: string }>();
+  const at = (e: HistoryEvent) => e.timestamp ?? new Date(startedMs);
+  const byId = new Map(history.map((e) => [e.id, e]));
+  // Real histories chain each task event to its state's entry through previousEventId; parallel
+  // branches interleave, so follow the chain rather than trusting order.
+  const taskOf = (e: HistoryEvent) => {
+    let cur: HistoryEvent | undefined = e;
+    for (let hops = 0; cur && hops < 10; hops++) {
+      if (cur.type?.endsWith('StateEntered')) return open.get(cur.stateEnteredEventDetails?.name ?? '');
+      cur = cur.previousEventId !== undefined ? byId.get(cur.previousEventId) : undefined;
+    }
+    return lastOpenTask(open);
+  };
+
+  for (const e of history) {
+    const type = e.type ?? '';
+    if (type.endsWith('StateEntered')) {
+      const name = e.stateEnteredEventDetails?.name ?? '?';
+      const entry: TimelineEntry = {
+        at: at(e).toISOString(),
+        t: Math.round((at(e).getTime() - startedMs) / 1000),
+        state: name,
+        kind: type.replace('StateEntered', '').toLowerCase(),
+        detail: '',
+        calls: [],
+      };
+      entries.push(entry);
+      open.set(name, { entry });
+    } else if (type === 'TaskScheduled') {
+      const handler = e.taskScheduledEventDetails?.resource?.split(':').pop();
+      const current = taskOf(e);
+      if (current && handler) current.handler = handler;
+    } else if (type === 'TaskSucceeded' || type === 'TaskFailed' || type === 'TaskTimedOut') {
+      const current = taskOf(e);
+      if (!current) continue;
+      const inv = current.handler ? pending.get(current.handler)?.shift() : undefined;
+      if (inv) current.entry.calls.push(...inv.calls);
+      if (type === 'TaskSucceeded') {
+        current.entry.detail = describeResult(current.handler, parse(e.taskSucceededEventDetails?.output));
+      } else {
+        const d = e.taskFailedEventDetails ?? e.taskTimedOutEventDetails;
+        current.entry.detail = appendDetail(current.entry.detail, `failed: ${d?.error ?? 'error'} ${shortCause(d?.cause)}`);
+      }
+    } else if (type.endsWith('StateExited')) {
+      const name = e.stateExitedEventDetails?.name ?? '?';
+      const current = open.get(name);
+      if (current && current.entry.kind === 'wait') {
+        current.entry.detail = `waited ${Math.round((at(e).getTime() - Date.parse(current.entry.at)) / 1000)} s`;
+      }
+      open.delete(name);
+    } else if (type === 'ExecutionFailed' || type === 'ExecutionTimedOut' || type === 'ExecutionAborted') {
+      const d = e.executionFailedEventDetails ?? e.executionTimedOutEventDetails ?? e.executionAbortedEventDetails;
+      const last = entries[entries.length - 1];
+      if (last && !last.detail) last.detail = `${d?.error ?? type}: ${d?.cause ?? ''}`.trim();
+      else entries.push({ at: at(e).toISOString(), t: Math.round((at(e).getTime() - startedMs) / 1000), state: type, kind: 'execution', detail: `${d?.error ?? ''} ${d?.cause ?? ''}`.trim(), calls: [] });
+    }
+  }
+  // A Choice's story is where it went: the next entry's state.
+  entries.forEach((entry, i) => {
+    if (entry.kind === 'choice' && !entry.detail) entry.detail = `→ ${entries[i + 1]?.state ?? '?'}`;
+  });
+  return entries;
+}
+
+function lastOpenTask(open: Map<string, { entry: TimelineEntry; handler?: string }>) {
+  let found: { entry: TimelineEntry; handler?: string } | undefined;
+  for (const v of open.values()) if (v.entry.kind === 'task') found = v;
+  return found;
+}
+
+function parse(json: string | undefined): Record<string, unknown> {
+  try {
+    return json ? (JSON.parse(json) as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function shortCause(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const c = JSON.parse(cause) as { errorMessage?: string };
+    return c.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+function appendDetail(a: string, b: string): string {
+  return a ? `${a}; ${b}` : b;
+}
+
+type R = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** One line per handler result, in the runbook's words. */
+export function describeResult(handler: string | undefined, out: R): string {
+  switch (handler) {
+    case 'assess': {
+      const a = out.assessment as R | undefined;
+      return a ? `${a.verdict}: ${(a.reasons as string[]).join('; ')}` : '';
+    }
+    case 'inspect-changes':
+      return `${(out.changes as unknown[] | undefined)?.length ?? 0} change(s) since ${String(out.since ?? '?').slice(11, 16)}${out.suspect ? `; newest: ${out.suspect}` : ''}`;
+    case 'review-logs': {
+      if (out.available === false) return String(out.note ?? 'log group unavailable');
+      const top = (out.top as R[] | undefined)?.[0];
+      return `${out.count} ${out.pattern} line(s)${top ? `; most frequent ×${top.count}: ${String(top.example).slice(0, 90)}` : ''}`;
+    }
+    case 'restart-service': {
+      const r = out as R;
+      const how = r.mode === 'scale-to-zero' ? `desired ${r.desiredBefore} → 0 → ${r.desiredBefore}` : 'force new deployment';
+      return `${r.dryRun ? 'DRY RUN, would ' : ''}${how} (desired count ${r.desiredBefore} recorded first)`;
+    }
+    case 'check-stability': {
+      const s = out as R;
+      const verdict = s.stable ? 'STABLE' : s.exhausted ? `gave up after ${s.elapsedSeconds} s / ${s.attempts} polls` : 'not yet';
+      return `${s.runningCount}/${s.desiredCount} running, ${s.pendingCount} pending, ${s.deployments} deployment(s) — ${verdict}`;
+    }
+    case 'verify':
+      return `${out.recovered ? 'recovered' : 'NOT recovered'}: ${(out.reasons as string[] | undefined)?.join('; ') ?? ''}`;
+    case 'restore-desired-count':
+      return out.restored ? `desired count restored ${out.from} → ${out.to}` : `desired count already ${out.from}: nothing to restore`;
+    default:
+      return '';
+  }
+}
