@@ -22,8 +22,9 @@ function describeIssue(schema: z.ZodType, issue: z.core.$ZodIssue): string {
   const field = path ? `field "${path}"` : 'the input';
   const hint = hintAt(schema, issue.path);
   const missing = issue.code === 'invalid_type' && issue.message.includes('received undefined');
-  const problem = missing ? 'is required' : issue.message.charAt(0).toLowerCase() + issue.message.slice(1);
-  return `${field} ${problem}${hint ? ` — ${hint}` : ''}`;
+  const detail = issue.message.replace(/^invalid input: /i, '');
+  const problem = missing ? ' is required' : `: ${detail.charAt(0).toLowerCase()}${detail.slice(1)}`;
+  return `${field}${problem}${hint ? ` — ${hint}` : ''}`;
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {

@@ -42,7 +42,7 @@ describe('start input: bad input gets an error naming the field and the fix', ()
   test('wrong type: says what was expected', () => {
     const err = rejection({ service: 42 });
     expect(err.name).toBe('InvalidInputError');
-    expect(err.message).toMatch(/field "service".*string/);
+    expect(err.message).toMatch(/field "service": expected string, received number/);
   });
 
   test('extra junk: names the unknown field and lists the allowed ones', () => {
