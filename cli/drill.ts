@@ -88,7 +88,8 @@ export async function runDrill(plan: DrillPlan): Promise<DrillReport> {
   }
 }
 
-async function fullHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
+/** GetExecutionHistory, every page. */
+export async function fullHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {

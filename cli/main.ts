@@ -36,7 +36,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The drill runs the handlers in this process: Node 20's SDK support notice is noise on a drill's screen. */
+function quietSdkNotice(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
 async function drill(args: string[]): Promise<number> {
+  quietSdkNotice();
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -59,6 +65,7 @@ async function drill(args: string[]): Promise<number> {
 }
 
 async function serve(args: string[]): Promise<number> {
+  quietSdkNotice();
   const { values } = parseArgs({ args, options: { scenario: { type: 'string' } } });
   const { Sandbox } = await import('../sandbox/index.ts');
   const { loadScenarioFile, parseScenario } = await import('../sandbox/scenario.ts');
@@ -68,7 +75,7 @@ async function serve(args: string[]): Promise<number> {
     `sandbox listening on ${sandbox.url}\n` +
       `  export AWS_ENDPOINT_URL=${sandbox.url} AWS_REGION=${scenario.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n` +
       `  cluster ${scenario.cluster}: ${scenario.services.map((s) => s.name).join(', ')}\n` +
-      `  state machines: ${sandbox.sfn.stateMachineArns().join(', ')}\nCtrl-C to stop.\n`,
+      `  state machines: ${sandbox.machines.map((m) => m.arn).join(', ')}\nCtrl-C to stop.\n`,
   );
   await new Promise<void>((resolve) => process.once('SIGINT', resolve));
   await sandbox.stop();

@@ -13,6 +13,9 @@ export interface TimelineEntry {
   calls: string[];
 }
 
+// A plain Lambda ARN as Resource reports LambdaFunction* events; service integrations report Task*.
+const TASK_ENDS = new Set(['TaskSucceeded', 'TaskFailed', 'TaskTimedOut', 'LambdaFunctionSucceeded', 'LambdaFunctionFailed', 'LambdaFunctionTimedOut']);
+
 export interface Invocation {
   handler: string;
   calls: string[];
@@ -54,19 +57,19 @@ export function buildTimeline(history: HistoryEvent[], invocations: Invocation[]
       };
       entries.push(entry);
       open.set(name, { entry });
-    } else if (type === 'TaskScheduled') {
-      const handler = e.taskScheduledEventDetails?.resource?.split(':').pop();
+    } else if (type === 'TaskScheduled' || type === 'LambdaFunctionScheduled') {
+      const handler = (e.taskScheduledEventDetails?.resource ?? e.lambdaFunctionScheduledEventDetails?.resource)?.split(':').pop();
       const current = taskOf(e);
       if (current && handler) current.handler = handler;
-    } else if (type === 'TaskSucceeded' || type === 'TaskFailed' || type === 'TaskTimedOut') {
+    } else if (TASK_ENDS.has(type)) {
       const current = taskOf(e);
       if (!current) continue;
       const inv = current.handler ? pending.get(current.handler)?.shift() : undefined;
       if (inv) current.entry.calls.push(...inv.calls);
-      if (type === 'TaskSucceeded') {
-        current.entry.detail = describeResult(current.handler, parse(e.taskSucceededEventDetails?.output));
+      if (type.endsWith('Succeeded')) {
+        current.entry.detail = describeResult(current.handler, parse((e.taskSucceededEventDetails ?? e.lambdaFunctionSucceededEventDetails)?.output));
       } else {
-        const d = e.taskFailedEventDetails ?? e.taskTimedOutEventDetails;
+        const d = e.taskFailedEventDetails ?? e.taskTimedOutEventDetails ?? e.lambdaFunctionFailedEventDetails ?? e.lambdaFunctionTimedOutEventDetails;
         current.entry.detail = appendDetail(current.entry.detail, `failed: ${d?.error ?? 'error'} ${shortCause(d?.cause)}`);
       }
     } else if (type.endsWith('StateExited')) {
@@ -142,7 +145,8 @@ export function describeResult(handler: string | undefined, out: R): string {
     case 'check-stability': {
       const s = out as R;
       const verdict = s.stable ? 'STABLE' : s.exhausted ? `gave up after ${s.elapsedSeconds} s / ${s.attempts} polls` : 'not yet';
-      return `${s.runningCount}/${s.desiredCount} running, ${s.pendingCount} pending, ${s.deployments} deployment(s) — ${verdict}`;
+      const healthy = s.healthyCount !== undefined && s.healthyCount !== null ? `, ${s.healthyCount} healthy` : '';
+      return `${s.runningCount}/${s.desiredCount} running${healthy}, ${s.pendingCount} pending, ${s.deployments} deployment(s) — ${verdict}`;
     }
     case 'verify':
       return `${out.recovered ? 'recovered' : 'NOT recovered'}: ${(out.reasons as string[] | undefined)?.join('; ') ?? ''}`;

@@ -1,7 +1,7 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { ecsClient, once } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
-import { describeService, isStable } from '#commons/ecs';
+import { describeService, readStability } from '#commons/ecs';
 import { createLogger } from '#commons/logger';
 import { incidentSchema } from '#commons/schemas';
 import { step } from '#commons/step';
@@ -22,6 +22,7 @@ export interface StabilityCheck {
   runningCount: number;
   desiredCount: number;
   pendingCount: number;
+  healthyCount: number | undefined;
   deployments: number;
   rolloutState: string | undefined;
   checkedAt: string;
@@ -44,8 +45,9 @@ export async function checkStability(event: unknown, deps: CheckStabilityDeps): 
   const now = deps.clock.now();
   const attempts = input.attempts + 1;
   const elapsedSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(input.since)) / 1000));
-  const stable = input.incident.dryRun || isStable(service);
-  const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
+  // A dry run changed nothing, so there is nothing to wait for.
+  const reading = input.incident.dryRun ? undefined : await readStability(deps.ecs, service);
+  const stable = reading?.stable ?? true;
   return {
     stable,
     exhausted: !stable && (attempts >= input.maxAttempts || elapsedSeconds >= input.maxSeconds),
@@ -54,8 +56,9 @@ export async function checkStability(event: unknown, deps: CheckStabilityDeps): 
     runningCount: service.runningCount ?? 0,
     desiredCount: service.desiredCount ?? 0,
     pendingCount: service.pendingCount ?? 0,
+    healthyCount: reading?.healthyCount,
     deployments: service.deployments?.length ?? 0,
-    rolloutState: primary?.rolloutState,
+    rolloutState: reading?.rolloutState,
     checkedAt: now.toISOString(),
   };
 }

@@ -2,7 +2,7 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import { ecsClient, once } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { configFromEnv, type Config } from '#commons/config';
-import { describeService, isStable } from '#commons/ecs';
+import { describeService, readStability } from '#commons/ecs';
 import { createLogger } from '#commons/logger';
 import { incidentSchema } from '#commons/schemas';
 import { step } from '#commons/step';
@@ -40,8 +40,12 @@ export async function verifyRecovery(event: unknown, deps: VerifyDeps): Promise<
   const { incident } = parseInput(inputSchema, event, 'verify input');
   const service = await describeService(deps.ecs, incident.cluster, incident.service);
   const reasons: string[] = [];
-  const stable = isStable(service);
-  if (!stable) reasons.push(`not stable: ${service.runningCount ?? 0}/${service.desiredCount ?? 0} running, ${service.deployments?.length ?? 0} deployment(s)`);
+  const reading = await readStability(deps.ecs, service);
+  const stable = reading.stable;
+  if (!stable) {
+    const healthy = reading.healthyCount !== undefined ? `, ${reading.healthyCount} healthy` : '';
+    reasons.push(`not stable: ${reading.runningCount}/${reading.desiredCount} running${healthy}, ${reading.deployments} deployment(s)`);
+  }
   const health = incident.healthUrl ? await probe(incident.healthUrl, deps) : undefined;
   if (health && !health.ok) reasons.push(`health check ${health.url} answered ${health.status ?? health.error}`);
   if (reasons.length === 0) reasons.push(health ? `stable and ${health.url} answered ${health.status}` : 'stable (no health URL configured)');

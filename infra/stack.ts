@@ -83,6 +83,21 @@ export class IncidentFlowsStack extends Stack {
     for (const name of HANDLER_NAMES) {
       if (name !== 'review-logs') fns[name].addToRolePolicy(describe);
     }
+    // Stability means healthy tasks, not just running ones: list and read the cluster's tasks.
+    const clusterArn = this.formatArn({ service: 'ecs', resource: 'cluster', resourceName: config.cluster });
+    const readTasks = [
+      new iam.PolicyStatement({ actions: ['ecs:ListTasks'], resources: ['*'], conditions: { ArnEquals: { 'ecs:cluster': clusterArn } } }),
+      new iam.PolicyStatement({
+        actions: ['ecs:DescribeTasks'],
+        resources: [this.formatArn({ service: 'ecs', resource: 'task', resourceName: `${config.cluster}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+      }),
+      // DescribeTaskDefinition supports no resource-level permissions.
+      new iam.PolicyStatement({ actions: ['ecs:DescribeTaskDefinition'], resources: ['*'] }),
+    ];
+    for (const statement of readTasks) {
+      fns['check-stability'].addToRolePolicy(statement);
+      fns.verify.addToRolePolicy(statement);
+    }
     fns['restart-service'].addToRolePolicy(update);
     fns['restore-desired-count'].addToRolePolicy(update);
     // LookupEvents supports no resource-level permissions: '*' is the only valid resource.

@@ -1,4 +1,11 @@
-import { DescribeServicesCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  ListTasksCommand,
+  type Service,
+} from '@aws-sdk/client-ecs';
 import { ClusterNotFoundError, ServiceNotFoundError } from './errors.ts';
 
 /** DescribeServices for one service, with ECS's two ways of saying "not found" turned into named errors. */
@@ -44,7 +51,7 @@ export function summariseDeployments(service: Service): DeploymentSummary[] {
 }
 
 /** Stable as `aws ecs wait services-stable` defines it: one deployment, running == desired, none pending. */
-export function isStable(service: Service): boolean {
+export function isSteady(service: Service): boolean {
   const deployments = service.deployments ?? [];
   return (
     deployments.length === 1 &&
@@ -52,6 +59,69 @@ export function isStable(service: Service): boolean {
     (service.pendingCount ?? 0) === 0 &&
     deployments[0]?.rolloutState !== 'FAILED'
   );
+}
+
+export interface StabilityReading {
+  stable: boolean;
+  runningCount: number;
+  desiredCount: number;
+  pendingCount: number;
+  /** Tasks whose container health checks pass; undefined when the task definition defines none. */
+  healthyCount: number | undefined;
+  deployments: number;
+  rolloutState: string | undefined;
+}
+
+/**
+ * Stable, and not merely RUNNING: a crash-looping task is RUNNING for a few seconds before it
+ * exits, which fools `services-stable`. When the task definition has container health checks,
+ * every desired task must also be HEALTHY. Costs two more calls, only once the counts line up.
+ */
+export async function readStability(ecs: ECSClient, service: Service): Promise<StabilityReading> {
+  const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
+  const reading = {
+    runningCount: service.runningCount ?? 0,
+    desiredCount: service.desiredCount ?? 0,
+    pendingCount: service.pendingCount ?? 0,
+    deployments: service.deployments?.length ?? 0,
+    rolloutState: primary?.rolloutState,
+  };
+  if (!isSteady(service)) return { ...reading, stable: false, healthyCount: undefined };
+  if (!(await hasHealthCheck(ecs, primary?.taskDefinition ?? service.taskDefinition))) {
+    return { ...reading, stable: true, healthyCount: undefined };
+  }
+  const healthyCount = await countHealthyTasks(ecs, service);
+  return { ...reading, stable: healthyCount >= reading.desiredCount, healthyCount };
+}
+
+const healthCheckByTaskDefinition = new Map<string, boolean>();
+
+/** Task definitions are immutable per revision, so the answer is cached for the container's life. */
+async function hasHealthCheck(ecs: ECSClient, taskDefinition: string | undefined): Promise<boolean> {
+  if (!taskDefinition) return false;
+  const cached = healthCheckByTaskDefinition.get(taskDefinition);
+  if (cached !== undefined) return cached;
+  const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }));
+  const answer = (out.taskDefinition?.containerDefinitions ?? []).some((c) => c.essential !== false && c.healthCheck !== undefined);
+  healthCheckByTaskDefinition.set(taskDefinition, answer);
+  return answer;
+}
+
+async function countHealthyTasks(ecs: ECSClient, service: Service): Promise<number> {
+  const cluster = service.clusterArn;
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ecs.send(new ListTasksCommand({ cluster, serviceName: service.serviceName, desiredStatus: 'RUNNING', nextToken }));
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  let healthy = 0;
+  for (let i = 0; i < arns.length; i += 100) {
+    const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) }));
+    healthy += (out.tasks ?? []).filter((t) => t.lastStatus === 'RUNNING' && t.healthStatus === 'HEALTHY').length;
+  }
+  return healthy;
 }
 
 export interface ServiceEventSummary {

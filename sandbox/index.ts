@@ -1,0 +1,228 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClients, type ClientOptions, type Clients } from '#commons/clients';
+import type { StepFunction } from '#commons/step';
+import type { Config } from '#commons/config';
+import { silentLogger } from '#commons/logger';
+import { createHandlers } from '../handlers/registry.ts';
+import { VirtualClock } from './clock.ts';
+import { CloudTrailStore } from './cloudtrail.ts';
+import { EcsFleet } from './ecs.ts';
+import { apiFaultInterceptor, seededRandom } from './faults.ts';
+import { SandboxHttpServer, type AwsJsonOutcome } from './http.ts';
+import { LogStore } from './logs.ts';
+import type { Scenario } from './scenario.ts';
+import { extractStateMachines, type ExtractedMachine } from './sfn/asl.ts';
+import { SfnFacade } from './sfn/facade.ts';
+
+/** One handler invocation and the AWS calls it made, in order: the drill's "what was done". */
+export interface Invocation {
+  handler: string;
+  calls: string[];
+}
+
+/** One AWS call the sandbox answered, on the virtual clock: the drill's "AWS calls made". */
+export interface CallRecord extends Omit<AwsJsonOutcome, 'body'> {
+  at: string;
+  /** The identifying parameters only (service, desiredCount, …), never whole payloads. */
+  params: Record<string, unknown>;
+}
+
+const CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
+const INTERESTING = ['service', 'services', 'cluster', 'desiredCount', 'forceNewDeployment', 'taskDefinition', 'logGroupName', 'filterPattern', 'name', 'stateMachineArn'];
+
+/**
+ * The local cloud: ECS fleet, CloudTrail, CloudWatch Logs and Step Functions served on
+ * 127.0.0.1 with the real wire protocols, on one virtual clock, running the state machines
+ * synthesized from the real CDK app with the real handlers in-process.
+ */
+export class Sandbox {
+  readonly calls: CallRecord[] = [];
+
+  private constructor(
+    readonly invocations: Invocation[],
+    readonly scenario: Scenario,
+    readonly clock: VirtualClock,
+    readonly server: SandboxHttpServer,
+    readonly fleet: EcsFleet,
+    readonly trail: CloudTrailStore,
+    readonly logs: LogStore,
+    readonly sfn: SfnFacade,
+    readonly machines: ExtractedMachine[],
+  ) {}
+
+  static async start(scenario: Scenario): Promise<Sandbox> {
+    const clock = new VirtualClock(Date.parse(scenario.startTime));
+    const rng = seededRandom(scenario.seed);
+    const trail = new CloudTrailStore({ clock, region: scenario.region, accountId: scenario.accountId });
+    const logs = new LogStore({ clock, region: scenario.region, accountId: scenario.accountId });
+    const fleet = new EcsFleet({ scenario, clock, trail, logs, rng });
+    const server = new SandboxHttpServer();
+    const url = await server.listen();
+
+    const invocations: Invocation[] = [];
+    const current = new AsyncLocalStorage<Invocation>();
+    const clients = createClients({ endpoint: url, region: scenario.region, credentials: CREDENTIALS });
+    recordCalls(clients, current);
+    const handlers = traced(
+      createHandlers({ clients, clock, config: sandboxConfig(scenario), fetch: globalThis.fetch, logger: () => silentLogger }),
+      current,
+      invocations,
+    );
+    const sfn = new SfnFacade({ clock, region: scenario.region, accountId: scenario.accountId, handlers });
+    const machines = extractStateMachines(await synthesizeTemplate(scenario), { region: scenario.region, accountId: scenario.accountId });
+    for (const machine of machines) sfn.addStateMachine(machine);
+
+    const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines);
+    // Every API sees the fleet as of "now" on the virtual clock, then the scenario's faults.
+    server.intercept(() => fleet.advanceTo(clock.nowMs()));
+    server.intercept(apiFaultInterceptor(scenario.apiFaults, seededRandom(scenario.seed + 1)));
+    server.observe((o) => sandbox.calls.push({ api: o.api, operation: o.operation, status: o.status, ...(o.errorCode ? { errorCode: o.errorCode } : {}), at: clock.now().toISOString(), params: pick(o.body) }));
+    server.registerJson('AmazonEC2ContainerServiceV20141113', 'ecs', '1.1', fleet.handle);
+    // SDK v3 sends the short target prefix; the aws CLI sends the long one.
+    server.registerJson('CloudTrail_20131101', 'cloudtrail', '1.1', trail.handle);
+    server.registerJson('com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101', 'cloudtrail', '1.1', trail.handle);
+    server.registerJson('Logs_20140328', 'logs', '1.1', logs.handle);
+    server.registerJson('AWSStepFunctions', 'sfn', '1.0', sfn.handle);
+    for (const s of scenario.services) {
+      if (!s.healthPath) continue;
+      server.route(`GET /${s.name}${s.healthPath}`, () => {
+        fleet.advanceTo(clock.nowMs());
+        return fleet.isHealthy(s.name)
+          ? { status: 200, headers: { 'content-type': 'application/json' }, body: '{"status":"ok"}' }
+          : { status: 503, headers: { 'content-type': 'application/json' }, body: '{"status":"unavailable"}' };
+      });
+    }
+    return sandbox;
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  /** How the CLI and tests point real SDK clients at the sandbox. */
+  clientOptions(): ClientOptions {
+    return { endpoint: this.url, region: this.scenario.region, credentials: CREDENTIALS };
+  }
+
+  healthUrl(service: string): string | undefined {
+    const spec = this.scenario.services.find((s) => s.name === service);
+    return spec?.healthPath ? `${this.url}/${service}${spec.healthPath}` : undefined;
+  }
+
+  /** Lets the scenario's faults play out before the alarm fires, as they would in production. */
+  playOut(seconds = this.scenario.leadSeconds): void {
+    this.clock.advance(seconds);
+    this.fleet.advanceTo(this.clock.nowMs());
+  }
+
+  stateMachineArn(nameSuffix: string): string {
+    const arn = this.machines.map((m) => m.arn).find((a) => a.endsWith(nameSuffix));
+    if (!arn) throw new Error(`the synthesized app has no state machine ending in "${nameSuffix}"`);
+    return arn;
+  }
+
+  async stop(): Promise<void> {
+    await this.server.close();
+  }
+}
+
+/** Each handler call runs in its own async context, so its SDK calls can be attributed to it. */
+function traced(handlers: Record<string, StepFunction>, als: AsyncLocalStorage<Invocation>, sink: Invocation[]): Record<string, StepFunction> {
+  return Object.fromEntries(
+    Object.entries(handlers).map(([name, run]) => [
+      name,
+      (event: unknown) => {
+        const inv: Invocation = { handler: name, calls: [] };
+        sink.push(inv);
+        return als.run(inv, () => run(event));
+      },
+    ]),
+  );
+}
+
+/** An SDK middleware on the client side, where the handler's async context is still live. */
+function recordCalls(clients: Clients, als: AsyncLocalStorage<Invocation>): void {
+  for (const [api, client] of Object.entries(clients) as [string, { middlewareStack: { add: Function } }][]) {
+    client.middlewareStack.add(
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        als.getStore()?.calls.push(`${api}:${(context.commandName ?? '').replace(/Command$/, '')}`);
+        return next(args);
+      },
+      { step: 'initialize', name: 'incidentFlowsCallRecorder' },
+    );
+  }
+}
+
+function sandboxConfig(scenario: Scenario): Config {
+  return {
+    defaultCluster: scenario.cluster,
+    managedServices: scenario.services.map((s) => s.name),
+    logGroupPattern: '/ecs/{service}',
+    expectedStartSeconds: 30,
+    healthRequestTimeoutMs: 2000,
+  };
+}
+
+const templates = new Map<string, Record<string, unknown>>();
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'incident-flows');
+
+/**
+ * The real CDK app, configured for the scenario, synthesized without bundling. Synthesis costs
+ * seconds, so templates are cached in memory and on disk, keyed by the configuration and a hash
+ * of every source file that shapes the template — an edited workflow is never served stale.
+ */
+export async function synthesizeTemplate(scenario: Scenario): Promise<Record<string, unknown>> {
+  const incidentFlows = {
+    cluster: scenario.cluster,
+    services: scenario.services.map((s) => ({ name: s.name, ...(s.logGroup ? { logGroup: s.logGroup } : {}) })),
+  };
+  const key = templateKey(incidentFlows);
+  const cached = templates.get(key) ?? readCached(key);
+  if (cached) {
+    templates.set(key, cached);
+    return cached;
+  }
+  // aws-cdk-lib takes ~2 s to import: only when the cache misses.
+  const { buildApp } = await import('../infra/app.ts');
+  const { app, stack } = buildApp({ 'aws:cdk:bundling-stacks': [], incidentFlows });
+  const template = app.synth({ validateOnSynthesis: false }).getStackByName(stack.stackName).template as Record<string, unknown>;
+  templates.set(key, template);
+  try {
+    mkdirSync(CACHE_DIR, { recursive: true });
+    writeFileSync(join(CACHE_DIR, `template-${key}.json`), JSON.stringify(template));
+  } catch {
+    // A read-only checkout just synthesizes every time.
+  }
+  return template;
+}
+
+function templateKey(config: unknown): string {
+  const hash = createHash('sha256').update(JSON.stringify(config));
+  for (const dir of ['infra', 'workflows', 'handlers']) {
+    for (const file of (readdirSync(join(ROOT, dir), { recursive: true }) as string[]).sort()) {
+      if (!file.endsWith('.ts')) continue;
+      hash.update(file).update(readFileSync(join(ROOT, dir, file)));
+    }
+  }
+  hash.update(readFileSync(join(ROOT, 'package-lock.json')));
+  return hash.digest('hex').slice(0, 24);
+}
+
+function readCached(key: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(join(CACHE_DIR, `template-${key}.json`), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+function pick(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of INTERESTING) if (body[k] !== undefined) out[k] = body[k];
+  return out;
+}

@@ -1,0 +1,193 @@
+import type { VirtualClock } from '#sandbox/clock';
+import { AwsServiceError, type AwsJsonService } from '#sandbox/http';
+
+interface StoredEvent {
+  seq: number;
+  logStreamName: string;
+  timestamp: number;
+  ingestionTime: number;
+  message: string;
+  eventId: string;
+}
+
+interface LogGroup {
+  name: string;
+  creationTime: number;
+  /** Ordered by (timestamp, seq): the order FilterLogEvents returns. */
+  events: StoredEvent[];
+  storedBytes: number;
+}
+
+/** FilterLogEvents' documented default and ceiling for `limit`. */
+const MAX_FILTER_LIMIT = 10_000;
+const DEFAULT_GROUP_LIMIT = 50;
+/** The awslogs driver ships in batches: events land in the service a moment after they happen. */
+const INGESTION_DELAY_MS = 400;
+
+/** CloudWatch Logs for the sandbox: the ECS tasks write here, the investigation step reads ERROR lines back. */
+export class LogStore {
+  private readonly clock: VirtualClock;
+  private readonly region: string;
+  private readonly accountId: string;
+  private readonly groups = new Map<string, LogGroup>();
+  private seq = 0;
+
+  constructor(opts: { clock: VirtualClock; region?: string; accountId?: string }) {
+    this.clock = opts.clock;
+    this.region = opts.region ?? 'us-east-1';
+    this.accountId = opts.accountId ?? '123456789012';
+  }
+
+  /** Creates the group if needed (as the awslogs driver does with awslogs-create-group). */
+  ensureGroup(logGroup: string): void {
+    if (!this.groups.has(logGroup)) {
+      this.groups.set(logGroup, { name: logGroup, creationTime: this.clock.nowMs(), events: [], storedBytes: 0 });
+    }
+  }
+
+  write(logGroup: string, logStream: string, timeMs: number, message: string): void {
+    this.ensureGroup(logGroup);
+    const group = this.groups.get(logGroup)!;
+    this.seq += 1;
+    const event: StoredEvent = {
+      seq: this.seq,
+      logStreamName: logStream,
+      timestamp: timeMs,
+      ingestionTime: timeMs + INGESTION_DELAY_MS,
+      message,
+      // Real ids are long decimal strings; this one is unique and sorts like the event.
+      eventId: `${String(timeMs).padStart(16, '0')}${String(this.seq).padStart(20, '0')}`,
+    };
+    insertOrdered(group.events, event);
+    group.storedBytes += Buffer.byteLength(message);
+  }
+
+  handle: AwsJsonService = (operation, body) => {
+    if (operation === 'FilterLogEvents') return this.filterLogEvents(body);
+    if (operation === 'DescribeLogGroups') return this.describeLogGroups(body);
+    throw new AwsServiceError('UnknownOperationException', `sandbox CloudWatch Logs does not implement ${operation}`);
+  };
+
+  private filterLogEvents(body: Record<string, unknown>): unknown {
+    const group = this.groups.get(requireGroupName(body));
+    if (!group) throw new AwsServiceError('ResourceNotFoundException', 'The specified log group does not exist.');
+    const start = optionalNumber(body, 'startTime') ?? 0;
+    const end = optionalNumber(body, 'endTime') ?? Number.MAX_SAFE_INTEGER;
+    const limit = Math.min(optionalNumber(body, 'limit') ?? MAX_FILTER_LIMIT, MAX_FILTER_LIMIT);
+    if (limit < 1) throw new AwsServiceError('InvalidParameterException', '1 validation error detected: Value at \'limit\' failed to satisfy constraint: Member must have value greater than or equal to 1');
+    const matchesPattern = compileFilterPattern(body.filterPattern);
+    const inStream = streamFilter(body);
+    const after = cursor(body.nextToken);
+    const matching = group.events.filter(
+      (e) => isAfter(e, after) && e.timestamp >= start && e.timestamp <= end && inStream(e.logStreamName) && matchesPattern(e.message),
+    );
+    const page = matching.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      events: page.map(({ seq: _seq, ...e }) => e),
+      searchedLogStreams: [],
+      ...(matching.length > limit && last ? { nextToken: encodeCursor(last) } : {}),
+    };
+  }
+
+  private describeLogGroups(body: Record<string, unknown>): unknown {
+    const prefix = typeof body.logGroupNamePrefix === 'string' ? body.logGroupNamePrefix : '';
+    const limit = optionalNumber(body, 'limit') ?? DEFAULT_GROUP_LIMIT;
+    if (limit < 1 || limit > DEFAULT_GROUP_LIMIT) throw new AwsServiceError('InvalidParameterException', `limit must be between 1 and ${DEFAULT_GROUP_LIMIT}.`);
+    const names = [...this.groups.keys()].filter((n) => n.startsWith(prefix)).sort();
+    // The token is the last name returned; names are sorted, so the next page starts just after it.
+    const token = body.nextToken;
+    const from = typeof token === 'string' ? names.findIndex((n) => n > token) : 0;
+    const page = from === -1 ? [] : names.slice(from, from + limit);
+    const more = from !== -1 && from + limit < names.length;
+    return {
+      logGroups: page.map((name) => this.describeGroup(this.groups.get(name)!)),
+      ...(more ? { nextToken: page.at(-1) } : {}),
+    };
+  }
+
+  private describeGroup(g: LogGroup): unknown {
+    const arn = `arn:aws:logs:${this.region}:${this.accountId}:log-group:${g.name}`;
+    return {
+      logGroupName: g.name,
+      creationTime: g.creationTime,
+      metricFilterCount: 0,
+      arn: `${arn}:*`,
+      logGroupArn: arn,
+      storedBytes: g.storedBytes,
+      logGroupClass: 'STANDARD',
+    };
+  }
+}
+
+function insertOrdered(events: StoredEvent[], e: StoredEvent): void {
+  // Writes arrive almost always in time order, so scanning from the end is O(1) in practice.
+  let i = events.length;
+  while (i > 0 && events[i - 1]!.timestamp > e.timestamp) i -= 1;
+  events.splice(i, 0, e);
+}
+
+function requireGroupName(body: Record<string, unknown>): string {
+  const name = body.logGroupName ?? body.logGroupIdentifier;
+  if (typeof name !== 'string' || name === '') {
+    throw new AwsServiceError('InvalidParameterException', 'Either logGroupName or logGroupIdentifier must be specified.');
+  }
+  // logGroupIdentifier may be an ARN; the group name follows "log-group:".
+  return name.includes(':log-group:') ? name.split(':log-group:')[1]!.replace(/:\*$/, '') : name;
+}
+
+function optionalNumber(body: Record<string, unknown>, key: string): number | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new AwsServiceError('InvalidParameterException', `${key} must be a number.`);
+  return v;
+}
+
+function streamFilter(body: Record<string, unknown>): (stream: string) => boolean {
+  const names = Array.isArray(body.logStreamNames) ? (body.logStreamNames as unknown[]).map(String) : undefined;
+  const prefix = typeof body.logStreamNamePrefix === 'string' ? body.logStreamNamePrefix : undefined;
+  if (names && prefix) throw new AwsServiceError('InvalidParameterException', 'logStreamNames and logStreamNamePrefix are mutually exclusive.');
+  if (names) return (s) => names.includes(s);
+  if (prefix) return (s) => s.startsWith(prefix);
+  return () => true;
+}
+
+/**
+ * CloudWatch's term syntax for unstructured logs: each bare word or "quoted phrase" must appear
+ * in the message, case-sensitively; an empty pattern matches everything. JSON (`{ $.x = … }`)
+ * and space-delimited (`[a, b]`) patterns are rejected rather than silently mis-matched.
+ */
+export function compileFilterPattern(pattern: unknown): (message: string) => boolean {
+  if (pattern === undefined || pattern === null) return () => true;
+  if (typeof pattern !== 'string') throw new AwsServiceError('InvalidParameterException', 'filterPattern must be a string.');
+  const trimmed = pattern.trim();
+  if (/^[{[]/.test(trimmed) || /(^|\s)[?-]/.test(trimmed)) {
+    throw new AwsServiceError('InvalidParameterException', `The sandbox supports plain terms and "quoted phrases" only, not: ${pattern}`);
+  }
+  const terms = [...trimmed.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '').filter((t) => t !== '');
+  return (message) => terms.every((t) => message.includes(t));
+}
+
+interface Cursor {
+  timestamp: number;
+  seq: number;
+}
+
+/** The token carries the last event's position, so events written between pages are not skipped twice or repeated. */
+function cursor(token: unknown): Cursor {
+  if (token === undefined || token === null) return { timestamp: Number.NEGATIVE_INFINITY, seq: -1 };
+  const [t, s] = typeof token === 'string' ? Buffer.from(token, 'base64url').toString('utf8').split('/') : [];
+  const parsed = { timestamp: Number(t), seq: Number(s) };
+  if (!Number.isFinite(parsed.timestamp) || !Number.isInteger(parsed.seq)) {
+    throw new AwsServiceError('InvalidParameterException', 'The specified nextToken is invalid.');
+  }
+  return parsed;
+}
+
+function isAfter(e: StoredEvent, c: Cursor): boolean {
+  return e.timestamp > c.timestamp || (e.timestamp === c.timestamp && e.seq > c.seq);
+}
+
+function encodeCursor(e: StoredEvent): string {
+  return Buffer.from(`${e.timestamp}/${e.seq}`, 'utf8').toString('base64url');
+}
