@@ -50,6 +50,7 @@ export class SandboxHttpServer {
   private readonly routes = new Map<string, RawRoute>();
   private readonly interceptors: CallInterceptor[] = [];
   private readonly observers: CallObserver[] = [];
+  private readonly passThroughs = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   private server: Server | undefined;
   url = '';
 
@@ -61,6 +62,11 @@ export class SandboxHttpServer {
   /** Exact-path route, e.g. 'POST /slack/interactions' or 'GET /acme-axon/health'. */
   route(methodAndPath: string, handler: RawRoute): void {
     this.routes.set(methodAndPath, handler);
+  }
+
+  /** Hands whole requests for a target prefix to another HTTP implementation (dynalite for DynamoDB). */
+  passThrough(targetPrefix: string, listener: (req: IncomingMessage, res: ServerResponse) => void): void {
+    this.passThroughs.set(targetPrefix, listener);
   }
 
   intercept(interceptor: CallInterceptor): void {
@@ -97,6 +103,12 @@ export class SandboxHttpServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const passTarget = header(req, 'x-amz-target');
+    const pass = passTarget ? this.passThroughs.get(passTarget.slice(0, passTarget.lastIndexOf('.'))) : undefined;
+    if (pass) {
+      pass(req, res);
+      return;
+    }
     const body = await readBody(req);
     if (body === undefined) {
       send(res, 413, { 'content-type': 'text/plain' }, 'request body too large');

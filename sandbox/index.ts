@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClients, type ClientOptions, type Clients } from '#commons/clients';
+import { createClients, dynamoClient, type ClientOptions, type Clients } from '#commons/clients';
 import type { StepFunction } from '#commons/step';
 import type { Config } from '#commons/config';
 import { silentLogger } from '#commons/logger';
@@ -13,6 +13,7 @@ import { CloudTrailStore } from './cloudtrail.ts';
 import { EcsFleet } from './ecs.ts';
 import { apiFaultInterceptor, seededRandom } from './faults.ts';
 import { SandboxHttpServer, type AwsJsonOutcome } from './http.ts';
+import { createTablesFromTemplate, dynamoListener } from './dynamodb.ts';
 import { LogStore } from './logs.ts';
 import type { Scenario } from './scenario.ts';
 import { extractStateMachines, type ExtractedMachine } from './sfn/asl.ts';
@@ -73,7 +74,10 @@ export class Sandbox {
       invocations,
     );
     const sfn = new SfnFacade({ clock, region: scenario.region, accountId: scenario.accountId, handlers });
-    const machines = extractStateMachines(await synthesizeTemplate(scenario), { region: scenario.region, accountId: scenario.accountId });
+    const template = await synthesizeTemplate(scenario);
+    server.passThrough('DynamoDB_20120810', dynamoListener());
+    await createTablesFromTemplate(template, dynamoClient({ endpoint: url, region: scenario.region, credentials: CREDENTIALS }));
+    const machines = extractStateMachines(template, { region: scenario.region, accountId: scenario.accountId });
     for (const machine of machines) sfn.addStateMachine(machine);
 
     const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines);
@@ -164,6 +168,8 @@ function sandboxConfig(scenario: Scenario): Config {
     logGroupPattern: '/ecs/{service}',
     expectedStartSeconds: 30,
     healthRequestTimeoutMs: 2000,
+    incidentsTable: 'incident-flows-incidents',
+    approvalsTable: 'incident-flows-approvals',
   };
 }
 

@@ -95,17 +95,24 @@ export class P0SystemDown extends Construct {
       resultPath: '$.restart',
     });
     restart.addCatch(failSafe, { resultPath: '$.error' });
+    const dryRunDone = new sfn.Pass(this, 'Record: dry run', { result: sfn.Result.fromString('dry-run'), resultPath: '$.outcome' }).next(
+      new sfn.Succeed(this, 'Dry run: planned changes recorded'),
+    );
     restart.next(
-      waitUntilStable(this, {
-        what: 'the restart',
-        checkStability: fn['check-stability'],
-        changePath: '$.restart',
-        statePath: '$.restartStability',
-        bounds,
-        onStable: verify,
-        onExhausted: redeploy,
-        onError: failSafe,
-      }),
+      new sfn.Choice(this, 'Is this a dry run?')
+        .when(sfn.Condition.booleanEquals('$.incident.dryRun', true), dryRunDone)
+        .otherwise(
+          waitUntilStable(this, {
+            what: 'the restart',
+            checkStability: fn['check-stability'],
+            changePath: '$.restart',
+            statePath: '$.restartStability',
+            bounds,
+            onStable: verify,
+            onExhausted: redeploy,
+            onError: failSafe,
+          }),
+        ),
     );
 
     const nothingToDo = new sfn.Pass(this, 'Record: no action needed', { result: sfn.Result.fromString('no-action'), resultPath: '$.outcome' }).next(

@@ -1,6 +1,8 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
  * The one place SDK clients are built. A handler asks only for the clients it uses (esbuild then
@@ -27,16 +29,21 @@ function clientConfig(options: ClientOptions) {
 export const ecsClient = (options: ClientOptions = {}) => new ECSClient(clientConfig(options));
 export const cloudTrailClient = (options: ClientOptions = {}) => new CloudTrailClient(clientConfig(options));
 export const logsClient = (options: ClientOptions = {}) => new CloudWatchLogsClient(clientConfig(options));
+export const dynamoClient = (options: ClientOptions = {}) => new DynamoDBClient(clientConfig(options));
+/** Plain JS objects in and out; undefined attributes dropped rather than rejected. */
+export const documentClient = (options: ClientOptions = {}) =>
+  DynamoDBDocumentClient.from(dynamoClient(options), { marshallOptions: { removeUndefinedValues: true } });
 
 /** Every client at once, for the CLI and the sandbox (never for a Lambda bundle). */
 export interface Clients {
   ecs: ECSClient;
   cloudtrail: CloudTrailClient;
   logs: CloudWatchLogsClient;
+  dynamo: DynamoDBDocumentClient;
 }
 
 export function createClients(options: ClientOptions = {}): Clients {
-  return { ecs: ecsClient(options), cloudtrail: cloudTrailClient(options), logs: logsClient(options) };
+  return { ecs: ecsClient(options), cloudtrail: cloudTrailClient(options), logs: logsClient(options), dynamo: documentClient(options) };
 }
 
 /** Builds a value on first use and keeps it: module-level clients without paying at import. */

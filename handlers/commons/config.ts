@@ -15,6 +15,10 @@ export interface Config {
   expectedStartSeconds: number;
   /** Timeout for the verify step's HTTP health request. */
   healthRequestTimeoutMs: number;
+  /** DynamoDB table of incident records (one active incident per service). */
+  incidentsTable: string;
+  /** DynamoDB table of approval requests (task tokens stay here, never in Slack). */
+  approvalsTable: string;
 }
 
 const envSchema = z.object({
@@ -23,6 +27,8 @@ const envSchema = z.object({
   LOG_GROUP_PATTERN: z.string().min(1).default('/ecs/{service}'),
   EXPECTED_START_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   HEALTH_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5000),
+  INCIDENTS_TABLE: z.string().min(1).default('incident-flows-incidents'),
+  APPROVALS_TABLE: z.string().min(1).default('incident-flows-approvals'),
 });
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
@@ -36,6 +42,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     logGroupPattern: e.LOG_GROUP_PATTERN,
     expectedStartSeconds: e.EXPECTED_START_SECONDS,
     healthRequestTimeoutMs: e.HEALTH_REQUEST_TIMEOUT_MS,
+    incidentsTable: e.INCIDENTS_TABLE,
+    approvalsTable: e.APPROVALS_TABLE,
   };
 }
 

@@ -8,6 +8,8 @@ const config: Config = {
   logGroupPattern: '/ecs/{service}',
   expectedStartSeconds: 30,
   healthRequestTimeoutMs: 5000,
+  incidentsTable: 'incidents',
+  approvalsTable: 'approvals',
 };
 
 function rejection(input: unknown, cfg: Config = config): Error {

@@ -117,3 +117,21 @@ describe('P0 bad start input: fails at the first state, names the field, touches
     });
   });
 });
+
+describe('P0 dry run', () => {
+  test('crash-looping service: reports the planned restart and makes no mutating call', async () => {
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'crash-loop' }] }, async (sandbox) => {
+      sandbox.playOut();
+      const before = sandbox.fleet.snapshot(SERVICE)!;
+      const run = await runP0(sandbox, alarmInput({ dryRun: true, restartMode: 'scale-to-zero' }));
+      expect(run.status).toBe('SUCCEEDED');
+      expect(run.output.outcome).toBe('dry-run');
+      expect(run.output.restart.changes).toEqual([
+        { call: 'UpdateService', cluster: 'acme-cluster', service: SERVICE, desiredCount: 0 },
+        { call: 'UpdateService', cluster: 'acme-cluster', service: SERVICE, desiredCount: 2 },
+      ]);
+      expect(mutatingCalls(sandbox)).toEqual([]);
+      expect(sandbox.fleet.snapshot(SERVICE)!.deployments.map((d) => d.id)).toEqual(before.deployments.map((d) => d.id));
+    });
+  });
+});
