@@ -82,14 +82,17 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      const expected = err instanceof ScenarioError || err.name === 'TypeError' && /parseArgs|option/i.test(err.message) || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-      process.stderr.write(`incident-flows: ${err.message}\n`);
-      if (!expected) process.stderr.write(`${err.stack ?? ''}\n`);
-      process.exit(expected ? 2 : 1);
-    },
-  );
+/** Process entry: runs a command, prints a one-line error for expected failures, exits with the code. */
+export async function runCli(argv: string[]): Promise<never> {
+  try {
+    process.exit(await main(argv));
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const expected = e instanceof ScenarioError || e.code?.startsWith('ERR_PARSE_ARGS') === true;
+    process.stderr.write(`incident-flows: ${e.message}\n`);
+    if (!expected) process.stderr.write(`${e.stack ?? ''}\n`);
+    process.exit(expected ? 2 : 1);
+  }
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) void runCli(process.argv.slice(2));
