@@ -22,9 +22,18 @@ export function seededRandom(seed: number): () => number {
  * per call (and only matching faults draw), so the same seed and call sequence fail the same calls.
  */
 export function apiFaultInterceptor(faults: ApiFault[], rng: () => number): CallInterceptor {
+  // Per-fault counters: `afterCalls` lets the first matching calls through, `maxFailures` ends the
+  // outage — together they fail exactly "the second UpdateService and its retries".
+  const seen = faults.map(() => 0);
+  const injected = faults.map(() => 0);
   return async (call) => {
-    for (const fault of faults) {
-      if (!matches(fault, call) || rng() >= fault.rate) continue;
+    for (const [i, fault] of faults.entries()) {
+      if (!matches(fault, call)) continue;
+      seen[i]! += 1;
+      if (seen[i]! <= fault.afterCalls) continue;
+      if (fault.maxFailures !== undefined && injected[i]! >= fault.maxFailures) continue;
+      if (rng() >= fault.rate) continue;
+      injected[i]! += 1;
       if (fault.kind === 'slow-response') {
         await sleep(fault.delayMs);
         continue;

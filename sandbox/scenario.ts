@@ -62,6 +62,10 @@ const apiFaultSchema = z
     operations: z.array(z.string().min(1)).optional(),
     /** slow-response only: real milliseconds to hold the answer. */
     delayMs: z.number().int().min(0).max(10_000).default(200),
+    /** Let this many matching calls through before the fault starts. */
+    afterCalls: z.number().int().min(0).default(0),
+    /** Stop after injecting this many failures (the outage ends); unlimited when omitted. */
+    maxFailures: z.number().int().min(1).optional(),
   })
   .strict();
 
