@@ -144,7 +144,8 @@ export function describeResult(handler: string | undefined, out: R): string {
     }
     case 'check-stability': {
       const s = out as R;
-      const verdict = s.stable ? 'STABLE' : s.exhausted ? `gave up after ${s.elapsedSeconds} s / ${s.attempts} polls` : 'not yet';
+      const why = s.failing ? `, ${s.failedTasks} tasks failed since the change` : '';
+      const verdict = s.stable ? 'STABLE' : s.exhausted ? `gave up after ${s.elapsedSeconds} s / ${s.attempts} polls${why}` : 'not yet';
       const healthy = s.healthyCount !== undefined && s.healthyCount !== null ? `, ${s.healthyCount} healthy` : '';
       return `${s.runningCount}/${s.desiredCount} running${healthy}, ${s.pendingCount} pending, ${s.deployments} deployment(s) — ${verdict}`;
     }

@@ -1,4 +1,4 @@
-import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { ECSClient, Service } from '@aws-sdk/client-ecs';
 import { ecsClient, once } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { describeService, readStability } from '#commons/ecs';
@@ -17,6 +17,10 @@ export interface StabilityCheck {
   stable: boolean;
   /** True once the loop's budget (attempts or time) is spent without stability: stop polling. */
   exhausted: boolean;
+  /** Tasks of the deployment under watch that failed to start or crashed, when it is new since the change. */
+  failedTasks: number;
+  /** The new deployment keeps failing tasks: waiting longer will not help (like ECS's circuit breaker). */
+  failing: boolean;
   attempts: number;
   elapsedSeconds: number;
   runningCount: number;
@@ -48,9 +52,12 @@ export async function checkStability(event: unknown, deps: CheckStabilityDeps): 
   // A dry run changed nothing, so there is nothing to wait for.
   const reading = input.incident.dryRun ? undefined : await readStability(deps.ecs, service);
   const stable = reading?.stable ?? true;
+  const { failedTasks, failing } = failureSignal(service, Date.parse(input.since));
   return {
     stable,
-    exhausted: !stable && (attempts >= input.maxAttempts || elapsedSeconds >= input.maxSeconds),
+    exhausted: !stable && (failing || attempts >= input.maxAttempts || elapsedSeconds >= input.maxSeconds),
+    failedTasks,
+    failing: !stable && failing,
     attempts,
     elapsedSeconds,
     runningCount: service.runningCount ?? 0,
@@ -61,6 +68,18 @@ export async function checkStability(event: unknown, deps: CheckStabilityDeps): 
     rolloutState: reading?.rolloutState,
     checkedAt: now.toISOString(),
   };
+}
+
+/**
+ * Only a deployment created by the change counts (a scale-to-zero restart keeps the old one, whose
+ * earlier failures say nothing about the restart). Twice the desired count, at least 3, failed
+ * tasks means the fault survived the change.
+ */
+function failureSignal(service: Service, sinceMs: number): { failedTasks: number; failing: boolean } {
+  const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
+  if (!primary || (primary.createdAt?.getTime() ?? 0) < sinceMs) return { failedTasks: 0, failing: false };
+  const failedTasks = primary.failedTasks ?? 0;
+  return { failedTasks, failing: failedTasks >= Math.max(3, 2 * (service.desiredCount ?? 0)) };
 }
 
 const defaults = once(() => ({ ecs: ecsClient(), clock: systemClock }));

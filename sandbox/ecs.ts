@@ -6,6 +6,7 @@ import type { Scenario, ServiceFault, ServiceSpec } from '#sandbox/scenario';
 
 // ---- Timing (virtual ms). Service-specific times (start, health check, drain) come from the scenario.
 const SECOND = 1000;
+const START_JITTER = 0.25;
 /** PROVISIONING -> PENDING: Fargate attaching the ENI. */
 const PROVISIONING_MS = 2 * SECOND;
 /** bad-image: PENDING -> STOPPED once the registry has answered "manifest unknown" (retries included). */
@@ -116,7 +117,8 @@ interface SimService {
   /** STOPPED tasks, kept for ListTasks/DescribeTasks until the retention runs out. */
   stopped: Task[];
   createdAt: number;
-  fault: ServiceFault | undefined;
+  /** Faults on this service; a crash and a slow start may combine. */
+  faults: ServiceFault[];
   /** New deployments and scale-to-zero since the scenario started; faults clear after enough of them. */
   restarts: number;
   consecutiveFailures: number;
@@ -298,7 +300,7 @@ export class EcsFleet {
       tasks: [],
       stopped: [],
       createdAt: deployedAt - DEFAULT_DEPLOYED_AGO_MS,
-      fault: this.scenario.serviceFaults.find((f) => f.service === spec.name),
+      faults: this.scenario.serviceFaults.filter((f) => f.service === spec.name),
       restarts: 0,
       consecutiveFailures: 0,
       nextLaunchAt: 0,
@@ -374,10 +376,11 @@ export class EcsFleet {
 
   /** crash-loop and bad-image are active from the scenario start: the running tasks fail first. */
   private scheduleInitialFailures(s: SimService, tasks: Task[]): void {
-    if (!s.fault || s.fault.kind === 'slow-start') return;
+    const failing = s.faults.find((f) => f.kind !== 'slow-start');
+    if (!failing) return;
     for (const task of tasks) {
       task.fate = 'crash';
-      const at = this.now + s.fault.crashAfterSeconds * SECOND + Math.floor(this.rng() * INITIAL_FAILURE_JITTER_MS);
+      const at = this.now + failing.crashAfterSeconds * SECOND + Math.floor(this.rng() * INITIAL_FAILURE_JITTER_MS);
       this.schedule(s, at, () => this.crash(s, task));
     }
   }
@@ -413,20 +416,26 @@ export class EcsFleet {
   }
 
   private launch(s: SimService, d: Deployment): Task {
-    const fault = this.activeFault(s);
-    const fate: Fate = fault?.kind === 'crash-loop' ? 'crash' : fault?.kind === 'bad-image' ? 'bad-image' : 'healthy';
-    const slow = fault?.kind === 'slow-start' ? fault.slowFactor : 1;
-    const task = this.newTask(s, d, fate, s.spec.startSeconds * SECOND * slow, this.now);
+    const active = this.activeFaults(s);
+    const fate: Fate = active.some((f) => f.kind === 'bad-image') ? 'bad-image' : active.some((f) => f.kind === 'crash-loop') ? 'crash' : 'healthy';
+    const slow = active.find((f) => f.kind === 'slow-start')?.slowFactor ?? 1;
+    // Real launches vary with image pulls and placement: up to +25% on the configured start time.
+    const startMs = Math.round(s.spec.startSeconds * SECOND * slow * (1 + START_JITTER * this.rng()));
+    const task = this.newTask(s, d, fate, startMs, this.now);
     this.schedule(s, this.now + Math.min(PROVISIONING_MS, task.startMs), () => this.toPending(s, task));
     return task;
   }
 
-  /** The fault applies to tasks launched before `survivesRestarts + 1` restarts have happened. */
-  private activeFault(s: SimService): ServiceFault | undefined {
-    const fault = s.fault;
-    if (!fault) return undefined;
-    const survives = fault.survivesRestarts ?? (fault.kind === 'bad-image' ? 'always' : 0);
-    return survives === 'always' || s.restarts < survives + 1 ? fault : undefined;
+  /** A fault applies to tasks launched before `survivesRestarts + 1` restarts have happened. */
+  private activeFaults(s: SimService): ServiceFault[] {
+    return s.faults.filter((fault) => {
+      const survives = fault.survivesRestarts ?? (fault.kind === 'bad-image' ? 'always' : 0);
+      return survives === 'always' || s.restarts < survives + 1;
+    });
+  }
+
+  private crashAfterSeconds(s: SimService): number {
+    return s.faults.find((f) => f.kind === 'crash-loop')?.crashAfterSeconds ?? 0;
   }
 
   private toPending(s: SimService, task: Task): void {
@@ -444,7 +453,7 @@ export class EcsFleet {
     const { name, image } = task.deployment.taskDef.container;
     this.log(s, task, `INFO Starting ${name} (${image})`);
     this.log(s, task, `INFO Listening on port ${CONTAINER_PORT}`);
-    if (task.fate === 'crash') this.schedule(s, this.now + (s.fault?.crashAfterSeconds ?? 0) * SECOND, () => this.crash(s, task));
+    if (task.fate === 'crash') this.schedule(s, this.now + this.crashAfterSeconds(s) * SECOND, () => this.crash(s, task));
     else this.schedule(s, this.now + s.spec.healthCheckSeconds * SECOND, () => this.toHealthy(s, task));
   }
 
