@@ -86,9 +86,10 @@ export function buildTimeline(history: HistoryEvent[], invocations: Invocation[]
       else entries.push({ at: at(e).toISOString(), t: Math.round((at(e).getTime() - startedMs) / 1000), state: type, kind: 'execution', detail: `${d?.error ?? ''} ${d?.cause ?? ''}`.trim(), calls: [] });
     }
   }
-  // A Choice's story is where it went: the next entry's state.
+  // A Choice's story is where it went: the next entry's state; a Parallel's is its branches.
   entries.forEach((entry, i) => {
     if (entry.kind === 'choice' && !entry.detail) entry.detail = `→ ${entries[i + 1]?.state ?? '?'}`;
+    if (entry.kind === 'parallel' && !entry.detail) entry.detail = 'branches run side by side:';
   });
   return entries;
 }

@@ -136,7 +136,12 @@ export function parseScenario(input: unknown): Scenario {
       serviceFaults.push(f);
     } else apiFaults.push(f);
   }
-  return { ...s, cluster: s.cluster ?? `${s.project}-cluster`, services, serviceFaults, apiFaults };
+  // The runbook's system comes with a recent deploy in its trail, the usual suspect in a P0.
+  const cloudTrail =
+    s.services === undefined && s.cloudTrail.length === 0
+      ? [{ eventName: 'UpdateService', service: `${s.project}-axon`, minutesAgo: 42, username: 'deploy-bot' }]
+      : s.cloudTrail;
+  return { ...s, cloudTrail, cluster: s.cluster ?? `${s.project}-cluster`, services, serviceFaults, apiFaults };
 }
 
 export function loadScenarioFile(path: string): Scenario {
