@@ -140,7 +140,7 @@ describe('P0 fail-safe: no service left scaled down', () => {
   test('scale-to-zero restart fails after the scale-in: the fail-safe puts the desired count back', async () => {
     // The first UpdateService (desired 0) succeeds; the scale back up and all its retries fail
     // (3 SDK attempts × 6 workflow attempts); then the API recovers in time for the fail-safe.
-    const outage = { api: 'ecs', kind: 'server-error', rate: 1, operations: ['UpdateService'], afterCalls: 1, maxFailures: 18 } as const;
+    const outage = { api: 'ecs' as const, kind: 'server-error' as const, rate: 1, operations: ['UpdateService'], afterCalls: 1, maxFailures: 18 };
     await withSandbox({ faults: [{ service: SERVICE, kind: 'crash-loop' }, outage] }, async (sandbox) => {
       sandbox.playOut();
       const run = await runP0(sandbox, alarmInput({ restartMode: 'scale-to-zero' }));
