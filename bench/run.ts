@@ -6,7 +6,8 @@
  *  3. minified bundle size and cold import time of each handler.
  * Writes .bench/p0.json as well as printing a table.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { runDrill } from '../cli/drill.ts';
 import { planDrill } from '../cli/drill-scenario.ts';
 import { HANDLER_NAMES } from '../handlers/registry.ts';
@@ -20,6 +21,20 @@ async function drillWallTimes() {
   const warm: number[] = [];
   for (let i = 0; i < WARM_RUNS; i++) warm.push((await runDrill(planDrill({ fault: 'crash-loop' }))).wallMillis);
   return { firstMillis: first.wallMillis, warmMedianMillis: median(warm), warmRuns: warm };
+}
+
+/** What a user waits for: `npx incident-flows drill p0`, first ever (template synthesized) and after. */
+function cliWallTimes() {
+  const run = () => {
+    const started = performance.now();
+    const r = spawnSync(process.execPath, ['bin/incident-flows.mjs', 'drill', 'p0', '--json'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`drill failed: ${r.stderr}`);
+    return Math.round(performance.now() - started);
+  };
+  rmSync('node_modules/.cache/incident-flows', { recursive: true, force: true });
+  const coldMillis = run();
+  const warm = [run(), run(), run()];
+  return { coldMillis, warmMedianMillis: median(warm) };
 }
 
 async function recoveryFigures() {
@@ -48,10 +63,13 @@ async function recoveryFigures() {
   return rows;
 }
 
+const cli = cliWallTimes();
 const drill = await drillWallTimes();
 const recovery = await recoveryFigures();
 const bundles = await measureBundles(HANDLER_NAMES);
 
+console.log('\nP0 drill through the CLI (`incident-flows drill p0`, a new Node process each):');
+console.log(`  first ever ${cli.coldMillis} ms (synthesizes the CDK app), then median ${cli.warmMedianMillis} ms`);
 console.log('\nP0 drill wall time (crash-loop, in-process):');
 console.log(`  first run ${drill.firstMillis} ms (includes sandbox boot; template from cache when warm), warm median ${drill.warmMedianMillis} ms over ${WARM_RUNS}`);
 console.log('\nTime to recover, simulated seconds (workflow from the alarm; simulator from the first change):');
@@ -60,4 +78,4 @@ console.log('Handler bundles (esbuild, ESM, module-first, minified) and cold imp
 console.table(bundles.map((b) => ({ handler: b.handler, KB: Math.round(b.bytes / 1024), initMs: b.initMillis })));
 
 mkdirSync('.bench', { recursive: true });
-writeFileSync('.bench/p0.json', `${JSON.stringify({ at: new Date().toISOString(), node: process.version, drill, recovery, bundles }, null, 2)}\n`);
+writeFileSync('.bench/p0.json', `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cli, drill, recovery, bundles }, null, 2)}\n`);
