@@ -26,23 +26,56 @@ export const DRILL_FAULTS = {
 } as const satisfies Record<string, { faults: readonly Record<string, unknown>[]; expected: string; about: string }>;
 
 export type DrillFault = keyof typeof DRILL_FAULTS;
-export type Outcome = 'recovered' | 'no-action' | 'escalated' | 'rejected-input' | 'failed';
+export type Outcome = 'recovered' | 'no-action' | 'escalated' | 'rejected' | 'rejected-input' | 'failed';
+
+/**
+ * `--approval`: the drill runs as if the remediation budget were spent (the start input asks for
+ * approval, as the alarm trigger does), so a person must approve the restart; the drill plays them.
+ */
+export const DRILL_APPROVALS = {
+  approve: { about: 'the on-call engineer approves in Slack' },
+  reject: { about: 'the on-call engineer rejects in Slack: nothing may change' },
+  none: { about: 'nobody answers on any tier: the workflow must fail closed, nothing changed' },
+  late: { about: 'the on-call engineer stays silent; after 15 min the team lead is asked and approves' },
+} as const;
+export type DrillApproval = keyof typeof DRILL_APPROVALS;
 
 export interface DrillPlan {
   scenario: Scenario;
   service: string;
   fault: DrillFault | 'scenario';
   expected: Outcome;
+  /** Who answers the approval request, when the drill asks for one. */
+  approval?: DrillApproval;
 }
 
 export interface DrillPlanOptions {
   scenarioFile?: string;
   service?: string;
   fault?: string;
+  approval?: string;
 }
 
 /** Resolves the drill's scenario, target service and expected outcome from the command line. */
 export function planDrill(options: DrillPlanOptions): DrillPlan {
+  if (options.approval !== undefined && !(options.approval in DRILL_APPROVALS)) {
+    throw new ScenarioError(`--approval "${options.approval}" is not a drill approval — use one of: ${Object.keys(DRILL_APPROVALS).join(', ')}`);
+  }
+  const plan = planFault(options);
+  if (options.approval === undefined) return plan;
+  const approval = options.approval as DrillApproval;
+  return { ...plan, approval, expected: expectedWithApproval(plan.expected, approval) };
+}
+
+/** What a person's answer does to the outcome: a healthy service asks nobody; no "yes", no restart. */
+export function expectedWithApproval(expected: Outcome, approval: DrillApproval): Outcome {
+  if (expected === 'no-action') return expected;
+  if (approval === 'reject') return 'rejected';
+  if (approval === 'none') return 'escalated';
+  return expected;
+}
+
+function planFault(options: DrillPlanOptions): DrillPlan {
   if (options.fault !== undefined && !(options.fault in DRILL_FAULTS)) {
     throw new ScenarioError(`--fault "${options.fault}" is not a drill fault — use one of: ${Object.keys(DRILL_FAULTS).join(', ')}`);
   }

@@ -1,6 +1,9 @@
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { listApprovals } from '#commons/approvals';
+import { documentClient } from '#commons/clients';
 import { Sandbox } from '../sandbox/index.ts';
-import type { DrillPlan, Outcome } from './drill-scenario.ts';
+import { playHuman, SLACK_USERS, type Click } from '../sandbox/slack.ts';
+import type { DrillApproval, DrillPlan, Outcome } from './drill-scenario.ts';
 import { buildTimeline, type TimelineEntry } from './timeline.ts';
 
 export interface DrillReport {
@@ -26,6 +29,35 @@ export interface DrillReport {
   simulatorStableAfterSeconds?: number;
   timeline: TimelineEntry[];
   mutatingCalls: number;
+  /** Who answered the approval requests (--approval), when the drill asked for one. */
+  approval?: DrillApproval;
+  /** Every approval request of the execution, oldest first: empty when nobody was asked. */
+  approvals: DrillApprovalRecord[];
+}
+
+export interface DrillApprovalRecord {
+  tier: string;
+  decision: 'approved' | 'rejected' | 'unanswered';
+  /** Who decided (Slack user name, or the CLI's AWS identity); null when nobody answered. */
+  by: string | null;
+  /** When it was decided, or when the tier's time ran out. */
+  at: string;
+}
+
+const APPROVALS_TABLE = 'incident-flows-approvals';
+
+/** The people the drill plays: who clicks what on the n-th approval request (0 = on-call's). */
+function peopleFor(approval: DrillApproval): (index: number) => Omit<Click, 'approvalId'> | undefined {
+  switch (approval) {
+    case 'approve':
+      return (i) => (i === 0 ? { action: 'approve', user: SLACK_USERS.onCall } : undefined);
+    case 'reject':
+      return (i) => (i === 0 ? { action: 'reject', user: SLACK_USERS.onCall } : undefined);
+    case 'late':
+      return (i) => (i === 1 ? { action: 'approve', user: SLACK_USERS.teamLead } : undefined);
+    case 'none':
+      return () => undefined;
+  }
 }
 
 const WORKFLOW = 'p0-system-down';
@@ -46,12 +78,23 @@ export async function runDrill(plan: DrillPlan): Promise<DrillReport> {
       trigger: { kind: 'alarm', alarmName: `${plan.service}-unhealthy-hosts` },
       ...(sandbox.healthUrl(plan.service) ? { healthUrl: sandbox.healthUrl(plan.service) } : {}),
       ...(spec?.logGroup ? { logGroup: spec.logGroup } : {}),
+      ...(plan.approval ? { requireApproval: true } : {}),
     };
+    const dynamo = documentClient(sandbox.clientOptions());
+    const human = plan.approval ? playHuman(sandbox, { dynamo, table: APPROVALS_TABLE }, peopleFor(plan.approval)) : undefined;
     const started = sandbox.clock.nowMs();
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: sandbox.stateMachineArn(WORKFLOW), input: JSON.stringify(input), name: `drill-${plan.service}-${started}` }),
     );
     await sandbox.sfn.wait(executionArn!);
+    await human?.settled();
+    human?.stop();
+    const approvals = (await listApprovals({ dynamo, table: APPROVALS_TABLE }, executionArn!)).map(
+      (a): DrillApprovalRecord =>
+        a.status === 'approved' || a.status === 'rejected'
+          ? { tier: a.tier, decision: a.status, by: a.decidedBy?.name ?? null, at: a.decidedAt ?? a.expiresAt }
+          : { tier: a.tier, decision: 'unanswered', by: null, at: a.expiresAt },
+    );
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     const history = await fullHistory(sfn, executionArn!);
 
@@ -70,7 +113,11 @@ export async function runDrill(plan: DrillPlan): Promise<DrillReport> {
       status: execution.status ?? 'UNKNOWN',
       outcome,
       expectedOutcome: plan.expected,
-      passed: outcome === plan.expected && desiredAfter >= desiredBefore,
+      // A "no" or no answer must leave the service exactly as it was.
+      passed:
+        outcome === plan.expected &&
+        desiredAfter >= desiredBefore &&
+        (!plan.approval || (plan.approval !== 'reject' && plan.approval !== 'none') || sandbox.trail.mutatingEvents().length === 0),
       ...(execution.error ? { error: execution.error } : {}),
       ...(execution.cause ? { cause: execution.cause } : {}),
       transitions: history.filter((e) => e.type?.endsWith('StateEntered')).length,
@@ -82,6 +129,8 @@ export async function runDrill(plan: DrillPlan): Promise<DrillReport> {
       ...(steady !== undefined && restartAt !== undefined && steady >= restartAt ? { simulatorStableAfterSeconds: Math.round((steady - restartAt) / 1000) } : {}),
       timeline: buildTimeline(history, sandbox.invocations, started),
       mutatingCalls: sandbox.trail.mutatingEvents().length,
+      ...(plan.approval ? { approval: plan.approval } : {}),
+      approvals,
     };
   } finally {
     await sandbox.stop();
@@ -103,6 +152,7 @@ export async function fullHistory(sfn: SFNClient, executionArn: string): Promise
 function outcomeOf(status: string, outcome: Outcome | undefined, error: string | undefined): Outcome {
   if (status === 'SUCCEEDED') return outcome ?? 'recovered';
   if (error === 'IncidentEscalated') return 'escalated';
+  if (error === 'ApprovalRejected') return 'rejected';
   if (error && /InvalidInput|NotFound|NotManaged/.test(error)) return 'rejected-input';
   return 'failed';
 }

@@ -7,12 +7,24 @@ import { renderDrill } from './render.ts';
 const USAGE = `incident-flows — the runbook's incident procedures as Step Functions workflows
 
 Usage:
-  incident-flows drill p0 [--service NAME] [--fault KIND] [--scenario FILE] [--json]
+  incident-flows drill p0 [--service NAME] [--fault KIND] [--approval WHO] [--scenario FILE] [--json]
       Boot the local sandbox, inject a fault, fire the alarm and run the P0 workflow end to end.
       --fault: ${Object.keys(DRILL_FAULTS).join(', ')} (default crash-loop)
       Exit code 0 only when the outcome is what the fault calls for.
+      --approval approve|reject|none|late: the restart needs a person (remediation budget spent); the drill
+      plays them with signed Slack clicks. The --json report lists the approvals (tier, decision, by, at).
+  incident-flows approve <approval-id> [--reason TEXT]
+  incident-flows reject <approval-id> --reason TEXT
+      Decide an approval without Slack (Slack down): same exactly-once path, recorded as your AWS identity.
   incident-flows sandbox [--scenario FILE]
       Serve the sandbox on 127.0.0.1 until Ctrl-C; point the AWS CLI or SDK at it with AWS_ENDPOINT_URL.
+  incident-flows start <workflow> --service NAME [--cluster NAME] [--dry-run] [--wait] [--endpoint URL]
+      Start a workflow by hand (p0); prints the execution ARN and its console link. A dry run waits and shows the planned changes.
+  incident-flows status [execution] [--report] [--endpoint URL]      one execution (default: the newest) and its incident
+  incident-flows list [--status RUNNING] [--limit N] [--endpoint URL]
+      Against AWS with your usual credentials, or a running \`incident-flows sandbox\` with --endpoint URL (docs/manual-start.md).
+  incident-flows drill storm [--services 10] [--events 1000] [--seconds 60]
+      An alarm storm through EventBridge → start-incident: one execution per service, every event on a timeline.
   incident-flows help
 `;
 
@@ -21,7 +33,17 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'drill':
-      return drill(rest);
+      return rest[0] === 'storm' ? incidentCommand('storm', rest.slice(1)) : drill(rest);
+    case 'start':
+    case 'status':
+    case 'list':
+      return incidentCommand(command, rest);
+    case 'approve':
+    case 'reject': {
+      quietSdkNotice();
+      const { approveCommand } = await import('./approve.ts');
+      return approveCommand(rest, command === 'approve' ? 'approved' : 'rejected');
+    }
     case 'sandbox':
       return serve(rest);
     case undefined:
@@ -49,6 +71,7 @@ async function drill(args: string[]): Promise<number> {
     options: {
       service: { type: 'string' },
       fault: { type: 'string' },
+      approval: { type: 'string' },
       scenario: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -58,7 +81,7 @@ async function drill(args: string[]): Promise<number> {
     process.stderr.write(`drill "${workflow}" is not available yet — only "p0" (System Down) can be drilled\n`);
     return 2;
   }
-  const plan = planDrill({ scenarioFile: values.scenario, service: values.service, fault: values.fault });
+  const plan = planDrill({ scenarioFile: values.scenario, service: values.service, fault: values.fault, approval: values.approval });
   const report = await runDrill(plan);
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderDrill(report)}\n`);
   return report.passed ? 0 : 1;
@@ -80,6 +103,13 @@ async function serve(args: string[]): Promise<number> {
   await new Promise<void>((resolve) => process.once('SIGINT', resolve));
   await sandbox.stop();
   return 0;
+}
+
+/** start, status, list, drill storm (cli/start.ts, cli/status.ts, cli/storm.ts): usage and input errors exit 2. */
+async function incidentCommand(command: 'start' | 'status' | 'list' | 'storm', args: string[]): Promise<number> {
+  quietSdkNotice();
+  const { runIncidentCommand } = await import('./start.ts');
+  return runIncidentCommand(command, args);
 }
 
 /** Process entry: runs a command, prints a one-line error for expected failures, exits with the code. */

@@ -10,6 +10,9 @@ import { restartService } from './restart-service.ts';
 import { restoreDesiredCount } from './restore-desired-count.ts';
 import { reviewLogs } from './review-logs.ts';
 import { verifyRecovery } from './verify.ts';
+import { requestApproval } from './request-approval.ts';
+import type { ApprovalsConfig } from '#commons/approvals';
+import type { SlackApi } from '#commons/slack';
 
 /**
  * Every handler by the name the stack tags its function with (`incident-flows:handler`).
@@ -27,17 +30,31 @@ export const HANDLER_NAMES = [
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
+/**
+ * Handlers of the approvals construct (infra/approvals.ts), which builds their functions with their
+ * own environment and grants. request-approval is a workflow Task; slack-interactions sits behind
+ * the HTTP API (in the sandbox, behind the route sandbox/slack.ts mounts).
+ */
+export const APPROVAL_HANDLER_NAMES = ['request-approval', 'slack-interactions'] as const;
+
+/** What request-approval needs beyond the common deps: the Slack side of the approvals. */
+export interface ApprovalHandlerDeps {
+  config: ApprovalsConfig;
+  slack: () => Promise<SlackApi>;
+}
+
 export interface HandlerDeps {
   clients: Clients;
   clock: Clock;
   config: Config;
   fetch: typeof fetch;
   logger?: (handler: string) => Logger;
+  approvals?: ApprovalHandlerDeps;
 }
 
-export function createHandlers(deps: HandlerDeps): Record<HandlerName, StepFunction> {
+export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request-approval', StepFunction> {
   const { clients, clock, config } = deps;
-  const wrap = (name: HandlerName, run: (event: unknown) => Promise<unknown>) => {
+  const wrap = (name: HandlerName | 'request-approval', run: (event: unknown) => Promise<unknown>) => {
     const logger = (deps.logger ?? createLogger)(name);
     return step(name, () => logger, run);
   };
@@ -49,5 +66,10 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName, StepFunct
     'check-stability': wrap('check-stability', (e) => checkStability(e, { ecs: clients.ecs, clock })),
     verify: wrap('verify', (e) => verifyRecovery(e, { ecs: clients.ecs, clock, config, fetch: deps.fetch })),
     'restore-desired-count': wrap('restore-desired-count', (e) => restoreDesiredCount(e, { ecs: clients.ecs, clock })),
+    'request-approval': wrap('request-approval', (e) => {
+      if (!deps.approvals) throw new Error('request-approval needs the approvals deps (Slack and the approvals table)');
+      const log = (deps.logger ?? createLogger)('request-approval');
+      return requestApproval(e, { dynamo: clients.dynamo, clock, config: deps.approvals.config, slack: deps.approvals.slack, log });
+    }),
   };
 }

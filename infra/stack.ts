@@ -7,7 +7,9 @@ import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/registry.ts';
 import { P0SystemDown } from '../workflows/p0-system-down.ts';
+import { Approvals } from './approvals.ts';
 import { logGroupOf, type StackConfig } from './config.ts';
+import { IncidentRecords } from './incidents.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -19,6 +21,7 @@ export interface IncidentFlowsStackProps extends StackProps {
 export class IncidentFlowsStack extends Stack {
   readonly functions: Record<HandlerName, NodejsFunction>;
   readonly p0: P0SystemDown;
+  readonly approvals: Approvals;
 
   constructor(scope: Construct, id: string, props: IncidentFlowsStackProps) {
     super(scope, id, props);
@@ -30,10 +33,16 @@ export class IncidentFlowsStack extends Stack {
     >;
     this.grantLeastPrivilege(config);
 
+    this.approvals = new Approvals(this, 'Approvals', { config });
     this.p0 = new P0SystemDown(this, 'P0SystemDown', {
       functions: this.functions,
       stateMachineName: `${config.prefix}-p0-system-down`,
+      requestApproval: this.approvals.requestApproval,
+      policy: this.approvals.policy,
     });
+    this.approvals.allowDecisionsFor(this.p0.stateMachine);
+    // Alarm starts (one incident per service, remediation budget) and the incident record (docs/incidents.md).
+    new IncidentRecords(this, 'Incidents', { config, workflows: { 'p0-system-down': this.p0.stateMachine } });
   }
 
   private handlerFunction(name: HandlerName, config: StackConfig): NodejsFunction {

@@ -14,7 +14,9 @@ import { EcsFleet } from './ecs.ts';
 import { apiFaultInterceptor, seededRandom } from './faults.ts';
 import { SandboxHttpServer, type AwsJsonOutcome } from './http.ts';
 import { createTablesFromTemplate, dynamoListener } from './dynamodb.ts';
+import { attachEventBridge } from './eventbridge.ts';
 import { LogStore } from './logs.ts';
+import { mountSlack } from './slack.ts';
 import type { Scenario } from './scenario.ts';
 import { extractStateMachines, type ExtractedMachine } from './sfn/asl.ts';
 import { SfnFacade } from './sfn/facade.ts';
@@ -68,8 +70,10 @@ export class Sandbox {
     const current = new AsyncLocalStorage<Invocation>();
     const clients = createClients({ endpoint: url, region: scenario.region, credentials: CREDENTIALS });
     recordCalls(clients, current);
+    // Slack's Web API fake and the approval callback (POST /slack/interactions) on the same port.
+    const approvals = await mountSlack({ server, clock, clients, clientOptions: { endpoint: url, region: scenario.region, credentials: CREDENTIALS }, approvalsTable: sandboxConfig(scenario).approvalsTable });
     const handlers = traced(
-      createHandlers({ clients, clock, config: sandboxConfig(scenario), fetch: globalThis.fetch, logger: () => silentLogger }),
+      createHandlers({ clients, clock, config: sandboxConfig(scenario), fetch: globalThis.fetch, logger: () => silentLogger, approvals }),
       current,
       invocations,
     );
@@ -81,6 +85,8 @@ export class Sandbox {
     for (const machine of machines) sfn.addStateMachine(machine);
 
     const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines);
+    // EventBridge: alarms → start-incident, execution ends → record-incident (sandbox/eventbridge.ts).
+    attachEventBridge(sandbox);
     // Every API sees the fleet as of "now" on the virtual clock, then the scenario's faults.
     server.intercept(() => fleet.advanceTo(clock.nowMs()));
     server.intercept(apiFaultInterceptor(scenario.apiFaults, seededRandom(scenario.seed + 1)));

@@ -2,25 +2,37 @@ import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { DEFAULT_APPROVAL_POLICY, escalationMinutes, ruleFor, type ApprovalPolicy } from '#commons/policy';
 import type { HandlerName } from '../handlers/registry.ts';
+import { approvalWithEscalation } from './approval.ts';
 import { DEFAULT_STABILITY_BOUNDS, lambdaStep, waitUntilStable, type StabilityBounds } from './fragments.ts';
 
 export interface P0SystemDownProps {
   functions: Record<HandlerName, IFunction>;
   stateMachineName?: string;
   stability?: StabilityBounds;
-  /** Hard stop for the whole execution. */
+  /** Hard stop for the whole execution; by default 1 h plus the longest approval escalation. */
   timeout?: Duration;
+  /** The request-approval function (infra/approvals.ts); without it the restart is never gated. */
+  requestApproval?: IFunction;
+  /** Which actions need a person (handlers/commons/policy.ts); the default policy when omitted. */
+  policy?: ApprovalPolicy;
 }
+
+export const WORKFLOW = 'p0-system-down';
 
 /** Error name of the execution when automation hands the incident to people. */
 export const ESCALATED = 'IncidentEscalated';
+/** Error name of the execution when a person rejected the restart. */
+export const REJECTED = 'ApprovalRejected';
 
 /**
  * Runbook › Incident Response › P0 Incident (System Down), read top to bottom:
- * assess impact → investigate (recent changes, error logs) → restart → wait until stable →
- * if not, force a redeployment → wait until stable → verify recovery. Any failure after the
- * assessment goes through one fail-safe that restores the desired count, then escalates.
+ * assess impact → investigate (recent changes, error logs) → [approval, when the policy or the
+ * start input asks] → restart → wait until stable → if not, force a redeployment → wait until
+ * stable → verify recovery. Any failure after the assessment goes through one fail-safe that
+ * restores the desired count, then escalates. A rejected or unanswered approval stops before
+ * anything is touched.
  */
 export class P0SystemDown extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -115,6 +127,43 @@ export class P0SystemDown extends Construct {
         ),
     );
 
+    // People in charge of the restart: the policy says when (docs/approvals.md).
+    const rule = ruleFor(props.policy ?? DEFAULT_APPROVAL_POLICY, WORKFLOW, 'restart');
+    let remediate: sfn.IChainable = restart;
+    if (props.requestApproval) {
+      const approval = approvalWithEscalation(this, {
+        what: 'the restart',
+        workflow: WORKFLOW,
+        action: 'restart',
+        severity: 'P0',
+        requestApproval: props.requestApproval,
+        escalation: rule.escalation,
+        evidence: { assessment: '$.assessment', investigation: '$.investigation' },
+        resultPath: '$.approval',
+        onApproved: restart,
+        onRejected: new sfn.Fail(this, 'Stop: the restart was rejected', {
+          error: REJECTED,
+          cause: 'A person rejected the restart; nothing was changed on the service. The incident stays with people.',
+        }),
+        onNoAnswer:
+          rule.onNoAnswer === 'proceed'
+            ? restart
+            : new sfn.Fail(this, 'Escalate: nobody approved the restart', {
+                error: ESCALATED,
+                cause: `Nobody approved the restart within ${escalationMinutes(rule.escalation)} minutes (${rule.escalation.map((t) => t.tier).join(' → ')}); failed closed, nothing was changed on the service.`,
+              }),
+        onError: new sfn.Fail(this, 'Escalate: approval could not be requested', {
+          error: ESCALATED,
+          cause: 'The approval request failed; failed closed, nothing was changed on the service. A person must take over.',
+        }),
+      });
+      // A dry run changes nothing, so it asks nobody.
+      const dryRun = sfn.Condition.booleanEquals('$.incident.dryRun', true);
+      const needed =
+        rule.mode === 'approval' ? sfn.Condition.not(dryRun) : sfn.Condition.and(sfn.Condition.booleanEquals('$.incident.requireApproval', true), sfn.Condition.not(dryRun));
+      remediate = new sfn.Choice(this, 'Does the restart need approval?').when(needed, approval).otherwise(restart);
+    }
+
     const nothingToDo = new sfn.Pass(this, 'Record: no action needed', { result: sfn.Result.fromString('no-action'), resultPath: '$.outcome' }).next(
       new sfn.Succeed(this, 'Service is healthy: no action'),
     );
@@ -127,13 +176,13 @@ export class P0SystemDown extends Construct {
         new sfn.Choice(this, 'Is the service already healthy?')
           .when(sfn.Condition.stringEquals('$.assessment.verdict', 'healthy'), nothingToDo)
           .when(sfn.Condition.stringEquals('$.assessment.verdict', 'scaled-to-zero'), nothingToDo)
-          .otherwise(restart),
+          .otherwise(remediate),
       );
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout: props.timeout ?? Duration.hours(1),
+      timeout: props.timeout ?? Duration.minutes(60 + (props.requestApproval ? escalationMinutes(rule.escalation) : 0)),
       comment: 'Runbook P0 Incident (System Down): assess, investigate, restart, wait until stable, redeploy once, verify; fail-safe restores the desired count.',
     });
   }

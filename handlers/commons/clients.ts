@@ -3,6 +3,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 /**
  * The one place SDK clients are built. A handler asks only for the clients it uses (esbuild then
@@ -30,6 +32,11 @@ export const ecsClient = (options: ClientOptions = {}) => new ECSClient(clientCo
 export const cloudTrailClient = (options: ClientOptions = {}) => new CloudTrailClient(clientConfig(options));
 export const logsClient = (options: ClientOptions = {}) => new CloudWatchLogsClient(clientConfig(options));
 export const dynamoClient = (options: ClientOptions = {}) => new DynamoDBClient(clientConfig(options));
+export const sfnClient = (options: ClientOptions = {}) => new SFNClient(clientConfig(options));
+export const secretsClient = (options: ClientOptions = {}) => new SecretsManagerClient(clientConfig(options));
+/** A secret's string value (GetSecretValue); callers wrap it in a Secret and never log it. */
+export const getSecretString = async (secretId: string, options: ClientOptions = {}) =>
+  (await secretsClient(options).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
 /** Plain JS objects in and out; undefined attributes dropped rather than rejected. */
 export const documentClient = (options: ClientOptions = {}) =>
   DynamoDBDocumentClient.from(dynamoClient(options), { marshallOptions: { removeUndefinedValues: true } });

@@ -24,6 +24,7 @@ export function resolveIncident(event: unknown, config: Config): Incident {
     lookbackMinutes: input.lookbackMinutes,
     expectedStartSeconds: input.expectedStartSeconds ?? config.expectedStartSeconds,
     dryRun: input.dryRun,
+    requireApproval: input.requireApproval,
     ...(input.healthUrl ? { healthUrl: input.healthUrl } : {}),
     ...(input.reason ? { reason: input.reason } : {}),
     ...(input.trigger ? { trigger: input.trigger } : {}),

@@ -40,6 +40,10 @@ export const incidentInputSchema = z
       .optional()
       .describe('seconds a new task needs to start and pass health checks (sizes the first wait)'),
     dryRun: z.boolean().default(false).describe('true to record planned changes without making them'),
+    requireApproval: z
+      .boolean()
+      .default(false)
+      .describe('true to have a person approve the restart first (set by the alarm trigger once the remediation budget is spent)'),
   })
   .strict();
 
@@ -55,6 +59,8 @@ export const incidentSchema = z
     lookbackMinutes: z.number().int(),
     expectedStartSeconds: z.number().int().min(0),
     dryRun: z.boolean(),
+    /** Optional so inputs recorded before approvals existed still parse; resolveIncident always sets it. */
+    requireApproval: z.boolean().optional(),
     healthUrl: z.string().optional(),
     reason: z.string().optional(),
     trigger: triggerSchema.optional(),

@@ -1,0 +1,96 @@
+import { parseArgs } from 'node:util';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  APPROVAL_ID_PATTERN,
+  ApprovalDecisionError,
+  decideApproval,
+  TIER_LABEL,
+  type Decision,
+  type DecisionResult,
+} from '#commons/approvals';
+import { documentClient, sfnClient } from '#commons/clients';
+import { systemClock, type Clock } from '#commons/clock';
+import { configFromEnv } from '#commons/config';
+import { InvalidInputError } from '#commons/errors';
+
+/**
+ * The fallback for when Slack is down: `incident-flows approve <id>` / `reject <id> --reason …`.
+ * Same exactly-once path as a Slack click (handlers/commons/approvals.ts); the decider is the
+ * caller's AWS identity, whose IAM rights (approvals table, SendTask*) are the authorisation.
+ */
+
+export interface CallerIdentity {
+  arn: string;
+}
+
+export interface CliDecisionDeps {
+  dynamo: DynamoDBDocumentClient;
+  sfn: SFNClient;
+  clock: Clock;
+  table: string;
+  identity: () => Promise<CallerIdentity>;
+}
+
+/** In the sandbox there is no STS: every CLI decision is made by this fixed identity. */
+export const SANDBOX_IDENTITY: CallerIdentity = { arn: 'arn:aws:iam::123456789012:user/sandbox-operator' };
+
+export async function decideFromCli(approvalId: string, decision: Decision, reason: string | undefined, deps: CliDecisionDeps): Promise<DecisionResult> {
+  if (!APPROVAL_ID_PATTERN.test(approvalId)) {
+    throw new InvalidInputError(`"${approvalId.slice(0, 80)}" is not an approval id: copy it from the Slack message or the execution, e.g. apr-0123456789abcdef0123`);
+  }
+  if (decision === 'rejected' && !reason?.trim()) throw new InvalidInputError('reject needs --reason "…": say why, it is recorded with the decision');
+  const { arn } = await deps.identity();
+  return decideApproval(
+    { approvalId, decision, by: { id: arn, name: arn.split('/').slice(1).join('/') || arn, via: 'cli' }, ...(reason?.trim() ? { reason: reason.trim().slice(0, 500) } : {}) },
+    { dynamo: deps.dynamo, sfn: deps.sfn, clock: deps.clock, table: deps.table },
+  );
+}
+
+/** True when the AWS endpoint is the local sandbox (loopback), where STS is not served. */
+export function isSandboxEndpoint(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.INCIDENT_FLOWS_SANDBOX === '1' || /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(env.AWS_ENDPOINT_URL ?? '');
+}
+
+async function stsIdentity(): Promise<CallerIdentity> {
+  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
+  if (!out.Arn) throw new Error('STS GetCallerIdentity returned no ARN');
+  return { arn: out.Arn };
+}
+
+/** `incident-flows approve|reject <approval-id> [--reason …]`. Exit codes: 0 decided, 1 refused, 2 bad usage. */
+export async function approveCommand(args: string[], decision: Decision, out = process.stdout, err = process.stderr): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { reason: { type: 'string' } } });
+  const id = positionals[0];
+  const verb = decision === 'approved' ? 'approve' : 'reject';
+  if (!id || positionals.length > 1) {
+    err.write(`usage: incident-flows ${verb} <approval-id>${decision === 'rejected' ? ' --reason "…"' : ' [--reason "…"]'}\n`);
+    return 2;
+  }
+  const deps: CliDecisionDeps = {
+    dynamo: documentClient(),
+    sfn: sfnClient(),
+    clock: systemClock,
+    table: configFromEnv().approvalsTable,
+    identity: isSandboxEndpoint() ? async () => SANDBOX_IDENTITY : stsIdentity,
+  };
+  try {
+    const result = await decideFromCli(id, decision, values.reason, deps);
+    const a = result.approval;
+    out.write(
+      `${a.id}: ${a.status} by ${a.decidedBy?.id ?? '?'} at ${a.decidedAt ?? '?'} — ${a.severity} ${a.what} (${TIER_LABEL[a.tier]} tier); the workflow carries on\n`,
+    );
+    return 0;
+  } catch (e) {
+    if (e instanceof InvalidInputError) {
+      err.write(`incident-flows ${verb}: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ApprovalDecisionError) {
+      err.write(`incident-flows ${verb}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,153 @@
+import * as z from 'zod';
+
+/**
+ * CloudWatch alarms as EventBridge delivers them ("CloudWatch Alarm State Change"), and how an
+ * alarm maps to a service and a procedure. Everything here is pure: no clients, no clock.
+ */
+
+export const SEVERITIES = ['P0', 'P1', 'P2'] as const;
+export const severitySchema = z.enum(SEVERITIES);
+export type Severity = z.infer<typeof severitySchema>;
+
+/** P0 outranks P1 outranks P2. */
+export function severityRank(severity: Severity): number {
+  return { P0: 3, P1: 2, P2: 1 }[severity];
+}
+
+export const ALARM_DETAIL_TYPE = 'CloudWatch Alarm State Change';
+/** EventBridge refuses events above 256 KiB, so anything bigger did not come from it. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
+const alarmEventSchema = z.object({
+  id: z.string().min(1),
+  'detail-type': z.string(),
+  source: z.string(),
+  time: z.string().min(1),
+  region: z.string().optional(),
+  account: z.string().optional(),
+  resources: z.array(z.string()).default([]),
+  detail: z.object({
+    alarmName: z.string().min(1).max(255),
+    state: z.object({ value: z.string(), reason: z.string().optional(), timestamp: z.string().optional() }),
+    previousState: z.object({ value: z.string() }).partial().optional(),
+  }),
+});
+
+/** The parts of an alarm state change the incident keeps. */
+export interface AlarmChange {
+  /** EventBridge's event id: identical on a redelivery, so it is the idempotency key. */
+  eventId: string;
+  alarmName: string;
+  alarmArn: string | undefined;
+  state: string;
+  previousState: string | undefined;
+  reason: string;
+  /** When the alarm changed state (the event's time), ISO 8601. */
+  at: string;
+}
+
+export type AlarmEventVerdict = { kind: 'alarm'; alarm: AlarmChange } | { kind: 'ignored'; reason: string };
+
+/**
+ * Decides whether an event is an alarm going into ALARM, and says why not otherwise. The rule in
+ * EventBridge already filters on detail-type and state, but the handler can be invoked by hand or
+ * by a changed rule, so it checks again — and never throws (a throw would make Lambda retry).
+ */
+export function readAlarmEvent(raw: unknown): AlarmEventVerdict {
+  let event = raw;
+  if (typeof raw === 'string' || raw instanceof Uint8Array) {
+    const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+    if (Buffer.byteLength(text) > MAX_EVENT_BYTES) return ignored(`event is ${Buffer.byteLength(text)} bytes, over the ${MAX_EVENT_BYTES}-byte EventBridge limit`);
+    try {
+      event = JSON.parse(text) as unknown;
+    } catch {
+      return ignored('event is not JSON');
+    }
+  } else {
+    let size: number;
+    try {
+      size = Buffer.byteLength(JSON.stringify(raw) ?? '');
+    } catch {
+      return ignored('event is not JSON-serialisable');
+    }
+    if (size > MAX_EVENT_BYTES) return ignored(`event is ${size} bytes, over the ${MAX_EVENT_BYTES}-byte EventBridge limit`);
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return ignored('event is not a JSON object');
+  const e = event as Record<string, unknown>;
+  if (e['detail-type'] !== ALARM_DETAIL_TYPE) {
+    return ignored(`detail-type is ${JSON.stringify(e['detail-type'] ?? null)}, not "${ALARM_DETAIL_TYPE}"`);
+  }
+  const detail = e.detail as Record<string, unknown> | undefined;
+  if (typeof detail?.alarmName !== 'string' || detail.alarmName.length === 0) return ignored('event has no detail.alarmName');
+  const parsed = alarmEventSchema.safeParse(e);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return ignored(`malformed alarm event: field "${issue?.path.join('.') ?? ''}" ${issue?.message ?? 'is invalid'}`);
+  }
+  const p = parsed.data;
+  if (p.detail.state.value !== 'ALARM') return ignored(`alarm ${p.detail.alarmName} went to ${p.detail.state.value}, not ALARM`);
+  const at = Date.parse(p.time);
+  if (Number.isNaN(at)) return ignored(`malformed alarm event: field "time" is not a timestamp (${p.time.slice(0, 40)})`);
+  return {
+    kind: 'alarm',
+    alarm: {
+      eventId: p.id,
+      alarmName: p.detail.alarmName,
+      alarmArn: p.resources.find((r) => r.includes(':alarm:')),
+      state: p.detail.state.value,
+      previousState: p.detail.previousState?.value,
+      reason: (p.detail.state.reason ?? '').slice(0, 300),
+      at: new Date(at).toISOString(),
+    },
+  };
+}
+
+function ignored(reason: string): AlarmEventVerdict {
+  return { kind: 'ignored', reason };
+}
+
+// ------------------------------------------------------------------ routing
+
+export const alarmRouteSchema = z
+  .object({
+    alarmPrefix: z.string().min(1).max(255).describe('alarms whose name starts with this, e.g. "acme-axon-"'),
+    service: z.string().min(1).max(255),
+    severity: severitySchema.default('P0'),
+  })
+  .strict();
+export type AlarmRoute = z.output<typeof alarmRouteSchema>;
+
+export const tagKeysSchema = z
+  .object({
+    service: z.string().min(1).default('incident-flows:service'),
+    severity: z.string().min(1).default('incident-flows:severity'),
+  })
+  .strict();
+export type TagKeys = z.output<typeof tagKeysSchema>;
+
+/** Reads an alarm's tags (CloudWatch ListTagsForResource on AWS). */
+export type AlarmTagReader = (alarmArn: string) => Promise<Record<string, string>>;
+
+export interface Destination {
+  service: string;
+  severity: Severity;
+  /** How the mapping was found, for the log line and the timeline. */
+  via: string;
+}
+
+/** Longest matching alarm-name prefix wins. */
+export function routeByName(alarmName: string, routes: readonly AlarmRoute[]): Destination | undefined {
+  let best: AlarmRoute | undefined;
+  for (const r of routes) {
+    if (alarmName.startsWith(r.alarmPrefix) && (!best || r.alarmPrefix.length > best.alarmPrefix.length)) best = r;
+  }
+  return best ? { service: best.service, severity: best.severity, via: `alarm name prefix "${best.alarmPrefix}"` } : undefined;
+}
+
+/** The alarm names its service (and optionally its severity) in tags. */
+export function routeByTags(tags: Record<string, string>, keys: TagKeys): Destination | undefined {
+  const service = tags[keys.service];
+  if (!service) return undefined;
+  const severity = severitySchema.safeParse(tags[keys.severity]?.toUpperCase());
+  return { service, severity: severity.success ? severity.data : 'P0', via: `alarm tag "${keys.service}"` };
+}

@@ -1,0 +1,192 @@
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import * as z from 'zod';
+import { documentClient, once, sfnClient } from '#commons/clients';
+import { systemClock, type Clock } from '#commons/clock';
+import { IncidentStore, incidentSettingsFromEnv, type IncidentRecord, type IncidentSettings } from '#commons/incidents';
+import { createLogger, type Logger } from '#commons/logger';
+import { headline, renderReport, summariseExecution, type ExecutionFacts, type ReportPoster } from '#commons/report';
+import { fetchSlackApi, loadSlackSecrets, type SlackApi } from '#commons/slack';
+import { severitySchema } from '#commons/alarms';
+import { step } from '#commons/step';
+
+export interface RecordIncidentDeps {
+  store: IncidentStore;
+  sfn: SFNClient;
+  clock: Clock;
+  settings: Pick<IncidentSettings, 'cooldownSeconds'>;
+  poster: ReportPoster;
+  log: Logger;
+}
+
+export const EXECUTION_DETAIL_TYPE = 'Step Functions Execution Status Change';
+const TERMINAL = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+
+const statusChangeSchema = z.object({
+  'detail-type': z.literal(EXECUTION_DETAIL_TYPE),
+  detail: z.object({
+    executionArn: z.string().min(1),
+    status: z.string(),
+  }),
+});
+
+export type RecordIncidentResult =
+  | { outcome: 'ignored'; reason: string }
+  | { outcome: 'recorded'; incidentId: string; service: string; result: string; posted: boolean; released: boolean; report: string };
+
+/**
+ * An execution of ours ended, however it ended: write the incident record from the execution
+ * itself (history and step results), store the post-incident report, post it to Slack, and let go
+ * of the service. Failed, timed-out and aborted executions are reported the same way, so no
+ * incident ends silently.
+ */
+export async function recordIncident(event: unknown, deps: RecordIncidentDeps): Promise<RecordIncidentResult> {
+  const parsed = statusChangeSchema.safeParse(event);
+  if (!parsed.success) return ignore(deps.log, `not a "${EXECUTION_DETAIL_TYPE}" event with detail.executionArn`);
+  const { executionArn, status } = parsed.data.detail;
+  if (!(TERMINAL as readonly string[]).includes(status)) return ignore(deps.log, `execution ${executionArn} is ${status}, not finished`);
+
+  const facts = await describe(deps.sfn, executionArn);
+  const history = await fullHistory(deps.sfn, executionArn);
+  const summary = summariseExecution(facts, history);
+  const input = facts.input as { service?: unknown; cluster?: unknown; trigger?: IncidentRecord['trigger']; dryRun?: unknown };
+  const service = typeof input.service === 'string' ? input.service : 'unknown-service';
+  const incidentId = incidentIdOf(facts.name);
+  const severity = severitySchema.catch('P0').parse(/--(p[0-2])$/.exec(facts.name)?.[1]?.toUpperCase());
+  const known = await deps.store.get(incidentId);
+
+  // Release the service only if this incident holds it and no newer execution of it is running.
+  const lock = await deps.store.lock(service);
+  const holds = lock?.incidentId === incidentId;
+  const newerRunning = holds && lock.executionArn !== undefined && lock.executionArn !== executionArn;
+  const released = holds && !newerRunning && (await deps.store.release(service, incidentId, executionArn, new Date(deps.clock.now().getTime() + deps.settings.cooldownSeconds * 1000)));
+
+  const openedAt = known?.openedAt ?? facts.startDate.toISOString();
+  const timeToMitigate = summary.mitigatedAt ? Math.max(0, Math.round((Date.parse(summary.mitigatedAt) - Date.parse(openedAt)) / 1000)) : undefined;
+  const closedAt = (facts.stopDate ?? deps.clock.now()).toISOString();
+  const record = await deps.store.close(
+    incidentId,
+    {
+      executionName: facts.name,
+      execution: { executionArn, severity, startedAt: facts.startDate.toISOString(), status: facts.status },
+      service,
+      ...(typeof input.cluster === 'string' ? { cluster: input.cluster } : {}),
+      severity,
+      trigger: input.trigger ?? { kind: 'manual' },
+      openedAt,
+      status: newerRunning ? 'open' : 'closed',
+      ...(newerRunning ? {} : { closedAt }),
+      outcome: summary.outcome,
+      actions: summary.actions,
+      approvals: summary.approvals,
+      durations: summary.durations,
+      ...(timeToMitigate !== undefined ? { timeToMitigateSeconds: timeToMitigate } : {}),
+    },
+    executionArn,
+    [...summary.steps, { at: closedAt, kind: 'closed', what: `${facts.name} ended ${facts.status}: ${summary.outcome}` }],
+  );
+
+  const report = renderReport({ incident: { ...record, timeline: record.timeline ?? [] }, execution: facts, summary });
+  const first = await deps.store.saveReport(incidentId, executionArn, report);
+  let posted = false;
+  if (first) {
+    try {
+      await deps.poster.post({ incidentId, service, outcome: summary.outcome, text: headline(record, summary.outcome, timeToMitigate), markdown: report });
+      posted = true;
+    } catch (err) {
+      // Give the claim back so EventBridge's retry posts it; the record itself is already written.
+      await deps.store.unmarkNotified(incidentId, executionArn);
+      throw err;
+    }
+  }
+  const log = facts.status === 'SUCCEEDED' ? deps.log.info : deps.log.warn;
+  log('incident recorded', { incidentId, service, executionArn, status: facts.status, outcome: summary.outcome, released, posted, ...(timeToMitigate !== undefined ? { timeToMitigateSeconds: timeToMitigate } : {}) });
+  return { outcome: 'recorded', incidentId, service, result: summary.outcome, posted, released, report };
+}
+
+/** Alarm starts are named `<incident id>--p0`; anything else (console, CLI) is an incident of its own. */
+export function incidentIdOf(executionName: string): string {
+  return /^(.+)--p[0-2]$/.exec(executionName)?.[1] ?? executionName;
+}
+
+async function describe(sfn: SFNClient, executionArn: string): Promise<ExecutionFacts> {
+  const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  const obj = (text: string | undefined) => {
+    try {
+      const v = text ? (JSON.parse(text) as unknown) : undefined;
+      return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    executionArn,
+    name: d.name ?? executionArn.split(':').pop() ?? executionArn,
+    status: d.status ?? 'UNKNOWN',
+    startDate: d.startDate ?? new Date(0),
+    ...(d.stopDate ? { stopDate: d.stopDate } : {}),
+    input: obj(d.input) ?? {},
+    ...(obj(d.output) ? { output: obj(d.output) } : {}),
+    ...(d.error ? { error: d.error } : {}),
+    ...(d.cause ? { cause: d.cause } : {}),
+  };
+}
+
+async function fullHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+function ignore(log: Logger, reason: string): RecordIncidentResult {
+  log.info('event ignored: nothing recorded', { reason });
+  return { outcome: 'ignored', reason };
+}
+
+/** Posts the report to a Slack channel: the headline, then the report (Slack caps a block at 3,000 characters). */
+export function slackReportPoster(slack: Pick<SlackApi, 'postMessage'>, channel: string): ReportPoster {
+  return {
+    async post(message) {
+      const body = message.markdown.length > 2800 ? `${message.markdown.slice(0, 2800)}\n…(full report in the incidents table)` : message.markdown;
+      await slack.postMessage({
+        channel,
+        text: message.text,
+        blocks: [
+          { type: 'section', text: { type: 'mrkdwn', text: message.text } },
+          { type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${body}\`\`\`` } },
+        ],
+      });
+    },
+  };
+}
+
+/** Slack when configured (SLACK_CHANNEL and the secret), else a log line saying where the report is. */
+function posterFromEnv(log: Logger): ReportPoster {
+  const channel = process.env.SLACK_CHANNEL;
+  if (!channel || (!process.env.SLACK_SECRET_ARN && !process.env.SLACK_BOT_TOKEN)) {
+    return {
+      async post(message) {
+        log.warn('report not posted: Slack is not configured (SLACK_CHANNEL and SLACK_SECRET_ARN)', { incidentId: message.incidentId, outcome: message.outcome });
+      },
+    };
+  }
+  const slack = once(async () => {
+    const secrets = await loadSlackSecrets(process.env, async (secretId) => {
+      const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+      return (await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    });
+    return fetchSlackApi({ token: secrets.botToken, apiUrl: process.env.SLACK_API_URL ?? 'https://slack.com/api/', timeoutMs: 5000 });
+  });
+  return { post: async (message) => slackReportPoster(await slack(), channel).post(message) };
+}
+
+const defaults = once(() => {
+  const settings = incidentSettingsFromEnv();
+  const log = createLogger('record-incident');
+  return { store: new IncidentStore(documentClient(), settings.incidentsTable), sfn: sfnClient(), clock: systemClock, settings, poster: posterFromEnv(log), log };
+});
+export const handler = step('record-incident', () => defaults().log, (event) => recordIncident(event, defaults()));

@@ -1,0 +1,241 @@
+import { createHash } from 'node:crypto';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  readAlarmEvent,
+  routeByName,
+  routeByTags,
+  severityRank,
+  type AlarmChange,
+  type AlarmTagReader,
+  type Destination,
+  type Severity,
+} from '#commons/alarms';
+import { documentClient, once, sfnClient } from '#commons/clients';
+import { systemClock, type Clock } from '#commons/clock';
+import { IncidentStore, IncidentStoreError, incidentSettingsFromEnv, type IncidentSettings, type IncidentTimelineEntry, type ServiceLock } from '#commons/incidents';
+import { createLogger, type Logger } from '#commons/logger';
+import { step } from '#commons/step';
+
+export interface StartIncidentDeps {
+  store: IncidentStore;
+  sfn: SFNClient;
+  clock: Clock;
+  settings: IncidentSettings;
+  log: Logger;
+  /** Reads the alarm's tags when no name prefix matches; tag routing is off without it. */
+  readAlarmTags?: AlarmTagReader;
+}
+
+export type StartIncidentResult =
+  | { outcome: 'ignored'; reason: string }
+  | { outcome: 'started'; incidentId: string; service: string; executionArn: string; requireApproval: boolean }
+  | { outcome: 'recorded'; incidentId: string; service: string; reason: string }
+  | { outcome: 'appended'; incidentId: string; service: string }
+  | { outcome: 'escalated'; incidentId: string; service: string; from: Severity; to: Severity; executionArn?: string }
+  | { outcome: 'duplicate'; incidentId: string; service: string };
+
+/**
+ * An alarm went into ALARM: open an incident for its service and start the procedure — unless the
+ * service already has an open incident, in which case the alarm joins that incident's timeline
+ * (and escalates it if it is more severe). One execution per incident, named after the incident,
+ * so a redelivered event cannot start a second one.
+ */
+export async function startIncident(event: unknown, deps: StartIncidentDeps): Promise<StartIncidentResult> {
+  const verdict = readAlarmEvent(event);
+  if (verdict.kind === 'ignored') return ignore(deps.log, verdict.reason);
+  const alarm = verdict.alarm;
+  const destination = await route(alarm, deps);
+  if (!destination) {
+    const tags = deps.settings.tagKeys && deps.readAlarmTags ? ` and it has no "${deps.settings.tagKeys.service}" tag` : '';
+    return ignore(deps.log, `alarm ${alarm.alarmName} maps to no service: no configured alarm name prefix matches${tags}`, { alarmName: alarm.alarmName });
+  }
+  const now = deps.clock.now();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const lock = await deps.store.lock(destination.service);
+    const live = IncidentStore.holds(lock, now);
+    if (live && lock.openingEventId !== alarm.eventId && (lock.state === 'open' || severityRank(destination.severity) <= lock.severityRank)) {
+      return joinIncident(lock, alarm, destination, deps);
+    }
+    const incidentId = incidentIdFor(destination.service, alarm);
+    const known = await deps.store.get(incidentId);
+    if (known?.status === 'closed') return duplicate(deps.log, incidentId, destination.service, alarm);
+    // The opening event again (a redelivery): finish what its first delivery began, claim nothing.
+    if (live && lock.incidentId === incidentId) return openIncident(incidentId, alarm, destination, deps);
+    const claimed = await deps.store.claim(
+      {
+        service: destination.service,
+        incidentId,
+        severity: destination.severity,
+        severityRank: severityRank(destination.severity),
+        openingEventId: alarm.eventId,
+        expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.lockSeconds,
+      },
+      now,
+    );
+    if (claimed) return openIncident(incidentId, alarm, destination, deps);
+    // Another event for this service claimed it between our read and our write: join that one.
+  }
+  throw new IncidentStoreError(`could not open or join an incident for ${destination.service}: the lock kept changing`);
+}
+
+async function route(alarm: AlarmChange, deps: StartIncidentDeps): Promise<Destination | undefined> {
+  const byName = routeByName(alarm.alarmName, deps.settings.routes);
+  if (byName || !deps.settings.tagKeys || !deps.readAlarmTags || !alarm.alarmArn) return byName;
+  return routeByTags(await deps.readAlarmTags(alarm.alarmArn), deps.settings.tagKeys);
+}
+
+async function openIncident(incidentId: string, alarm: AlarmChange, to: Destination, deps: StartIncidentDeps): Promise<StartIncidentResult> {
+  const { settings, store, log } = deps;
+  const procedure = settings.procedures[to.severity];
+  const budget = procedure ? await store.consumeBudget(to.service, incidentId, deps.clock.now(), settings.budget.maxAutomatic, settings.budget.windowSeconds) : undefined;
+  const requireApproval = budget?.requireApproval ?? false;
+  const input = startInput(alarm, to, settings, requireApproval);
+  const recorded = await store.recordAlarm(incidentId, alarmEntry(alarm, to, 'alarm'), {
+    service: to.service,
+    ...(settings.cluster ? { cluster: settings.cluster } : {}),
+    severity: to.severity,
+    trigger: { kind: 'alarm', alarmName: alarm.alarmName },
+    openedAt: alarm.at,
+    startInput: JSON.stringify(input),
+    requireApproval,
+    ...(budget ? { budget: { used: budget.used, limit: settings.budget.maxAutomatic, windowSeconds: settings.budget.windowSeconds } } : {}),
+  });
+  // A redelivery of the opening event: the record exists; make sure its execution was started.
+  const incident = recorded ?? (await store.get(incidentId));
+  if (!procedure) {
+    const reason = `procedure ${to.severity} is not deployed yet: incident ${incidentId} recorded for ${to.service}, no execution started`;
+    if (recorded) await store.appendTimeline(incidentId, [{ at: deps.clock.now().toISOString(), kind: 'not-deployed', what: reason, severity: to.severity }]);
+    log.warn('procedure not deployed', { reason, incidentId, service: to.service, severity: to.severity, alarmName: alarm.alarmName });
+    return { outcome: 'recorded', incidentId, service: to.service, reason };
+  }
+  const { executionArn, fresh } = await startProcedure(incidentId, to.service, to.severity, procedure, incident?.startInput ?? JSON.stringify(input), deps);
+  if (!recorded && !fresh) return duplicate(log, incidentId, to.service, alarm);
+  const approval = incident?.requireApproval ?? requireApproval;
+  log.info(recorded ? 'incident opened' : 'incident already open for this event: execution ensured', {
+    incidentId,
+    service: to.service,
+    severity: to.severity,
+    alarmName: alarm.alarmName,
+    via: to.via,
+    executionArn,
+    requireApproval: approval,
+    ...(approval ? { why: `remediation budget spent: ${budget?.used ?? '?'} automatic remediation(s) of ${to.service} in the last ${settings.budget.windowSeconds} s (limit ${settings.budget.maxAutomatic})` } : {}),
+  });
+  return { outcome: 'started', incidentId, service: to.service, executionArn, requireApproval: approval };
+}
+
+async function joinIncident(lock: ServiceLock, alarm: AlarmChange, to: Destination, deps: StartIncidentDeps): Promise<StartIncidentResult> {
+  const { store, log, settings } = deps;
+  const incidentId = lock.incidentId;
+  const kind = lock.state === 'closed' ? 'alarm-after-close' : 'alarm';
+  const appended = await store.recordAlarm(incidentId, alarmEntry(alarm, to, kind));
+  if (!appended) return duplicate(log, incidentId, to.service, alarm);
+  const rank = severityRank(to.severity);
+  if (lock.state === 'open' && rank > lock.severityRank && (await store.raiseSeverity(to.service, incidentId, to.severity, rank))) {
+    const now = deps.clock.now().toISOString();
+    const what = `escalated ${lock.severity} → ${to.severity} by alarm ${alarm.alarmName}`;
+    await store.appendTimeline(incidentId, [{ at: now, kind: 'escalated', what, severity: to.severity, alarmName: alarm.alarmName }], { severity: to.severity });
+    const procedure = settings.procedures[to.severity];
+    const current = settings.procedures[lock.severity];
+    let executionArn: string | undefined;
+    if (procedure && procedure !== current) {
+      const incident = await store.get(incidentId);
+      const budget = await store.consumeBudget(to.service, incidentId, deps.clock.now(), settings.budget.maxAutomatic, settings.budget.windowSeconds);
+      const input = { ...(incident?.startInput ? (JSON.parse(incident.startInput) as Record<string, unknown>) : startInput(alarm, to, settings, false)) };
+      input.reason = `escalated to ${to.severity}: CloudWatch alarm ${alarm.alarmName} is in ALARM`;
+      input.trigger = { kind: 'alarm', alarmName: alarm.alarmName };
+      if (budget.requireApproval || incident?.requireApproval) input.requireApproval = true;
+      executionArn = (await startProcedure(incidentId, to.service, to.severity, procedure, JSON.stringify(input), deps)).executionArn;
+    } else if (!procedure) {
+      await store.appendTimeline(incidentId, [{ at: now, kind: 'not-deployed', what: `procedure ${to.severity} is not deployed yet: escalation recorded only`, severity: to.severity }]);
+    }
+    log.warn('incident escalated', { incidentId, service: to.service, from: lock.severity, to: to.severity, alarmName: alarm.alarmName, ...(executionArn ? { executionArn } : {}) });
+    return { outcome: 'escalated', incidentId, service: to.service, from: lock.severity, to: to.severity, ...(executionArn ? { executionArn } : {}) };
+  }
+  log.info('alarm added to the open incident: no new execution', { incidentId, service: to.service, alarmName: alarm.alarmName, incidentState: lock.state });
+  return { outcome: 'appended', incidentId, service: to.service };
+}
+
+/**
+ * StartExecution named after the incident: a repeat with the same input returns the same execution.
+ * `fresh` is false when an earlier delivery already started (and noted) it.
+ */
+async function startProcedure(
+  incidentId: string,
+  service: string,
+  severity: Severity,
+  stateMachineArn: string,
+  input: string,
+  deps: StartIncidentDeps,
+): Promise<{ executionArn: string; fresh: boolean }> {
+  const name = executionNameFor(incidentId, severity);
+  let executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  try {
+    const out = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input }));
+    executionArn = out.executionArn ?? executionArn;
+  } catch (err) {
+    // Already started (and perhaps finished) by an earlier delivery of the same event.
+    if ((err as Error).name !== 'ExecutionAlreadyExists') throw err;
+  }
+  const at = deps.clock.now().toISOString();
+  const added = await deps.store.addExecution(incidentId, name, { executionArn, severity, startedAt: at }, { at, kind: 'started', what: `started ${name}`, severity });
+  if (added) await deps.store.noteExecution(service, incidentId, executionArn);
+  return { executionArn, fresh: added };
+}
+
+function startInput(alarm: AlarmChange, to: Destination, settings: IncidentSettings, requireApproval: boolean): Record<string, unknown> {
+  return {
+    service: to.service,
+    ...(settings.cluster ? { cluster: settings.cluster } : {}),
+    reason: `CloudWatch alarm ${alarm.alarmName} is in ALARM${alarm.reason ? `: ${alarm.reason}` : ''}`.slice(0, 1024),
+    trigger: { kind: 'alarm', alarmName: alarm.alarmName },
+    ...settings.serviceInputs[to.service],
+    // Only when true: the field is optional in the start input, and absent means "no approval needed".
+    ...(requireApproval ? { requireApproval: true } : {}),
+  };
+}
+
+function alarmEntry(alarm: AlarmChange, to: Destination, kind: 'alarm' | 'alarm-after-close'): IncidentTimelineEntry & { eventId: string } {
+  return {
+    at: alarm.at,
+    kind,
+    what: `${alarm.alarmName} ${alarm.previousState ?? '?'} → ALARM (${to.severity}, via ${to.via})${alarm.reason ? `: ${alarm.reason.slice(0, 160)}` : ''}`,
+    eventId: alarm.eventId,
+    alarmName: alarm.alarmName,
+    severity: to.severity,
+  };
+}
+
+/** `<service>-<alarm time>-<hash of the event id>`: the same event always names the same incident. */
+export function incidentIdFor(service: string, alarm: Pick<AlarmChange, 'at' | 'eventId'>): string {
+  const time = alarm.at.replace(/[-:]/g, '').replace(/\.\d+/, '');
+  const hash = createHash('sha256').update(alarm.eventId).digest('hex').slice(0, 6);
+  return `${service.slice(0, 40)}-${time}-${hash}`;
+}
+
+/** Execution names end in `--p0` (the severity that started them) so the record handler finds the incident. */
+export function executionNameFor(incidentId: string, severity: Severity): string {
+  return `${incidentId}--${severity.toLowerCase()}`;
+}
+
+function ignore(log: Logger, reason: string, data: Record<string, unknown> = {}): StartIncidentResult {
+  log.info('event ignored: no execution started', { reason, ...data });
+  return { outcome: 'ignored', reason };
+}
+
+function duplicate(log: Logger, incidentId: string, service: string, alarm: AlarmChange): StartIncidentResult {
+  log.info('redelivered event: already on the incident timeline, nothing started', { incidentId, service, eventId: alarm.eventId, alarmName: alarm.alarmName });
+  return { outcome: 'duplicate', incidentId, service };
+}
+
+const defaults = once(() => {
+  const settings = incidentSettingsFromEnv();
+  return {
+    store: new IncidentStore(documentClient(), settings.incidentsTable),
+    sfn: sfnClient(),
+    clock: systemClock,
+    settings,
+    log: createLogger('start-incident'),
+  };
+});
+export const handler = step('start-incident', () => defaults().log, (event) => startIncident(event, defaults()));

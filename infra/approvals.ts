@@ -1,0 +1,159 @@
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import * as z from 'zod';
+import { approversSchema } from '../handlers/commons/approvals.ts';
+import { DEFAULT_APPROVAL_POLICY, parseApprovalPolicy, type ApprovalPolicy } from '../handlers/commons/policy.ts';
+import type { StackConfig } from './config.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Human approval through Slack: the approvals table (task tokens stay here), the request-approval
+ * and slack-interactions functions, the HTTP API Slack calls, and the Slack secret.
+ *
+ * Configure in cdk.json → context.incidentFlowsApprovals:
+ *   { "channel": "C0123INCIDENTS",
+ *     "approvers": { "on-call": ["S0ONCALL"], "team-lead": ["U0LEAD"], "vp": ["U0VP"] },
+ *     "slackSecretName": "incident-flows/slack",            // optional: an existing secret
+ *     "policy": { "escalation": [...], "workflows": {...} } } // optional: handlers/commons/policy.ts
+ * The secret holds {"signingSecret": "...", "botToken": "xoxb-..."}; the stack never sees the values.
+ */
+export const approvalsContextSchema = z
+  .object({
+    channel: z.string().min(1).default('#incidents'),
+    approvers: approversSchema.default({ 'on-call': [], 'team-lead': [], vp: [] }),
+    slackSecretName: z.string().min(1).optional(),
+    policy: z.unknown().optional(),
+    /** Requests per second the Slack route accepts (abuse ceiling; Slack sends a few per click). */
+    rateLimit: z.number().int().min(1).max(1000).default(20),
+  })
+  .strict();
+
+export interface ApprovalsProps {
+  config: StackConfig;
+}
+
+export class Approvals extends Construct {
+  readonly table: dynamodb.Table;
+  readonly secret: secretsmanager.ISecret;
+  readonly requestApproval: NodejsFunction;
+  readonly slackInteractions: NodejsFunction;
+  readonly api: apigw.HttpApi;
+  readonly policy: ApprovalPolicy;
+  /** The URL to paste into the Slack app's Interactivity settings. */
+  readonly callbackUrl: string;
+
+  constructor(scope: Construct, id: string, props: ApprovalsProps) {
+    super(scope, id);
+    const { config } = props;
+    const parsed = approvalsContextSchema.safeParse(this.node.tryGetContext('incidentFlowsApprovals') ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`context incidentFlowsApprovals.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+    }
+    const settings = parsed.data;
+    this.policy = settings.policy === undefined ? DEFAULT_APPROVAL_POLICY : parseApprovalPolicy(settings.policy);
+    if (Object.values(settings.approvers).every((list) => list.length === 0)) {
+      Annotations.of(this).addWarning('incidentFlowsApprovals.approvers is empty: nobody can approve from Slack (the CLI fallback still works)');
+    }
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      tableName: `${config.prefix}-approvals`,
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'ttl',
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.secret = settings.slackSecretName
+      ? secretsmanager.Secret.fromSecretNameV2(this, 'SlackSecret', settings.slackSecretName)
+      : new secretsmanager.Secret(this, 'SlackSecret', {
+          secretName: `${config.prefix}/slack`,
+          description: 'incident-flows Slack app: {"signingSecret": "...", "botToken": "xoxb-..."} — fill in after the first deploy',
+          generateSecretString: { secretStringTemplate: JSON.stringify({ botToken: '' }), generateStringKey: 'signingSecret' },
+        });
+
+    const environment = {
+      APPROVALS_TABLE: this.table.tableName,
+      SLACK_SECRET_ARN: this.secret.secretArn,
+      SLACK_CHANNEL: settings.channel,
+      SLACK_APPROVERS: JSON.stringify(settings.approvers),
+      LOG_LEVEL: config.logLevel,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    this.requestApproval = this.handlerFunction('request-approval', environment, 256);
+    // More memory is more CPU: the callback's cold start must stay well inside Slack's 3 s.
+    this.slackInteractions = this.handlerFunction('slack-interactions', environment, 512);
+
+    this.table.grantReadWriteData(this.requestApproval);
+    this.table.grantReadWriteData(this.slackInteractions);
+    this.secret.grantRead(this.requestApproval);
+    this.secret.grantRead(this.slackInteractions);
+
+    this.api = new apigw.HttpApi(this, 'SlackApi', {
+      apiName: `${config.prefix}-slack`,
+      description: 'Slack interactivity callback for incident-flows approvals (signed requests only)',
+      createDefaultStage: false,
+    });
+    const stage = this.api.addStage('Stage', {
+      autoDeploy: true,
+      stageName: '$default',
+      throttle: { rateLimit: settings.rateLimit, burstLimit: settings.rateLimit * 2 },
+    });
+    this.api.addRoutes({
+      path: '/slack/interactions',
+      methods: [apigw.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('SlackInteractions', this.slackInteractions, {
+        payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+      }),
+    });
+    this.callbackUrl = `${stage.url.replace(/\/$/, '')}/slack/interactions`;
+    new CfnOutput(this, 'SlackInteractivityUrl', { value: this.callbackUrl, description: 'Slack app › Interactivity & Shortcuts › Request URL' });
+  }
+
+  /** Lets the Slack callback complete this state machine's approval tasks (the CLI uses its caller's own IAM rights). */
+  allowDecisionsFor(stateMachine: sfn.StateMachine): void {
+    stateMachine.grantTaskResponse(this.slackInteractions);
+  }
+
+  private handlerFunction(name: 'request-approval' | 'slack-interactions', environment: Record<string, string>, memorySize: number): NodejsFunction {
+    const fn = new NodejsFunction(this, `Handler-${name}`, {
+      entry: `${ROOT}handlers/${name}.ts`,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize,
+      timeout: Duration.seconds(name === 'slack-interactions' ? 10 : 30),
+      description: `incident-flows ${name}`,
+      projectRoot: ROOT,
+      depsLockFilePath: `${ROOT}package-lock.json`,
+      logGroup: new logs.LogGroup(this, `Logs-${name}`, { retention: logs.RetentionDays.ONE_MONTH }),
+      environment,
+      bundling: {
+        // Same bundling as the stack's other handlers (infra/stack.ts).
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        externalModules: [],
+        forceDockerBundling: false,
+      },
+    });
+    // The sandbox maps each Task's Lambda back to its handler by this tag.
+    Tags.of(fn).add('incident-flows:handler', name);
+    return fn;
+  }
+}

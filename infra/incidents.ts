@@ -1,0 +1,212 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import * as z from 'zod';
+import { alarmRouteSchema, SEVERITIES, type Severity } from '../handlers/commons/alarms.ts';
+import type { StackConfig } from './config.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * What a team may tune about alarm starts, in cdk.json → context.incidentFlowsIncidents (all optional):
+ * routes (alarm name prefix → service, severity), procedures (severity → workflow), budget, lock
+ * and cooldown, tag routing, the Slack channel for reports.
+ */
+export const incidentsContextSchema = z
+  .object({
+    /** Default: one route per configured service, "<service>-" → P0. */
+    routes: z.array(alarmRouteSchema).optional(),
+    /** Severity → workflow name. Default { "P0": "p0-system-down" }; add "P1": "p0-system-down" to run P0 for P1 alarms. */
+    procedures: z.partialRecord(z.enum(SEVERITIES), z.string().min(1)).default({ P0: 'p0-system-down' }),
+    /** Read the alarm's tags (incident-flows:service, incident-flows:severity) when no prefix matches. */
+    tagRouting: z.boolean().default(false),
+    remediationBudget: z.number().int().min(0).default(3),
+    remediationWindowSeconds: z.number().int().min(60).default(3600),
+    lockSeconds: z.number().int().min(60).default(7200),
+    cooldownSeconds: z.number().int().min(0).default(300),
+    slackChannel: z.string().min(1).optional(),
+    /** Secrets Manager secret with {"signingSecret", "botToken"} (the one the approvals use). */
+    slackSecretArn: z.string().startsWith('arn:').optional(),
+  })
+  .strict();
+
+export type IncidentsContext = z.output<typeof incidentsContextSchema>;
+
+export interface IncidentRecordsProps {
+  config: StackConfig;
+  /** Our state machines by workflow name, e.g. { "p0-system-down": p0.stateMachine }. */
+  workflows: Record<string, sfn.IStateMachine>;
+  /** Overrides context.incidentFlowsIncidents. */
+  settings?: z.input<typeof incidentsContextSchema>;
+}
+
+/**
+ * Alarm-triggered starts and the incident record: the incidents table, the start-incident and
+ * record-incident functions, and the two EventBridge rules that invoke them.
+ */
+export class IncidentRecords extends Construct {
+  readonly table: dynamodb.Table;
+  readonly startIncident: NodejsFunction;
+  readonly recordIncident: NodejsFunction;
+  readonly alarmRule: events.Rule;
+  readonly executionEndRule: events.Rule;
+  readonly deadLetters: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: IncidentRecordsProps) {
+    super(scope, id);
+    const { config } = props;
+    const settings = parseContext(props.settings ?? this.node.tryGetContext('incidentFlowsIncidents'));
+    if (settings.tagRouting) {
+      // start-incident routes by tags through an injected reader (the sandbox has one); the AWS reader
+      // needs @aws-sdk/client-cloudwatch (ListTagsForResource), which is not a dependency yet.
+      throw new Error('context incidentFlowsIncidents.tagRouting: not available on AWS yet (needs @aws-sdk/client-cloudwatch in start-incident) — map alarms with "routes" (alarm name prefixes)');
+    }
+    const routes = settings.routes ?? config.services.map((s) => ({ alarmPrefix: `${s.name}-`, service: s.name, severity: 'P0' as Severity }));
+    const procedures: Partial<Record<Severity, sfn.IStateMachine>> = {};
+    for (const [severity, workflow] of Object.entries(settings.procedures) as [Severity, string][]) {
+      const machine = props.workflows[workflow];
+      if (!machine) throw new Error(`context incidentFlowsIncidents.procedures.${severity}: no workflow "${workflow}" (have: ${Object.keys(props.workflows).join(', ')})`);
+      procedures[severity] = machine;
+    }
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      tableName: `${config.prefix}-incidents`,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const environment = {
+      INCIDENTS_TABLE: this.table.tableName,
+      DEFAULT_CLUSTER: config.cluster,
+      ALARM_ROUTES: JSON.stringify(routes),
+      ...(settings.tagRouting ? { ALARM_TAG_KEYS: JSON.stringify({}) } : {}),
+      PROCEDURES: Stack.of(this).toJsonString(Object.fromEntries(Object.entries(procedures).map(([s, m]) => [s, m.stateMachineArn]))),
+      REMEDIATION_BUDGET: String(settings.remediationBudget),
+      REMEDIATION_WINDOW_SECONDS: String(settings.remediationWindowSeconds),
+      INCIDENT_LOCK_SECONDS: String(settings.lockSeconds),
+      INCIDENT_COOLDOWN_SECONDS: String(settings.cooldownSeconds),
+      SERVICE_INPUTS: JSON.stringify(Object.fromEntries(config.services.filter((s) => s.logGroup).map((s) => [s.name, { logGroup: s.logGroup }]))),
+      LOG_LEVEL: config.logLevel,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    this.startIncident = this.handler('start-incident', environment);
+    this.recordIncident = this.handler('record-incident', {
+      ...environment,
+      ...(settings.slackChannel ? { SLACK_CHANNEL: settings.slackChannel } : {}),
+      ...(settings.slackSecretArn ? { SLACK_SECRET_ARN: settings.slackSecretArn } : {}),
+    });
+
+    // Least privilege: items only, no scans, no deletes.
+    this.table.grant(this.startIncident, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    this.table.grant(this.recordIncident, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    for (const machine of new Set(Object.values(procedures))) machine.grantStartExecution(this.startIncident);
+    for (const machine of Object.values(props.workflows)) {
+      this.recordIncident.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:GetExecutionHistory'], resources: [executionArns(this, machine)] }),
+      );
+    }
+    if (settings.tagRouting) {
+      this.startIncident.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['cloudwatch:ListTagsForResource'],
+          resources: [Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        }),
+      );
+    }
+    if (settings.slackSecretArn) {
+      this.recordIncident.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [settings.slackSecretArn] }));
+    }
+
+    // Deliveries that still fail after EventBridge's retries land here instead of vanishing.
+    this.deadLetters = new sqs.Queue(this, 'UndeliveredEvents', {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    const target = (fn: lambda.IFunction) => new targets.LambdaFunction(fn, { retryAttempts: 8, maxEventAge: Duration.hours(2), deadLetterQueue: this.deadLetters });
+
+    // Into ALARM only. Without tag routing, only alarms that a route can map reach the function.
+    this.alarmRule = new events.Rule(this, 'AlarmStartsIncident', {
+      description: 'incident-flows: a CloudWatch alarm going into ALARM opens (or joins) an incident',
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: {
+          state: { value: ['ALARM'] },
+          ...(settings.tagRouting ? {} : { alarmName: routes.map((r) => ({ prefix: r.alarmPrefix })) }),
+        },
+      },
+      targets: [target(this.startIncident)],
+    });
+    this.executionEndRule = new events.Rule(this, 'ExecutionEndRecordsIncident', {
+      description: 'incident-flows: every end of our executions (including failed, timed out, aborted) is recorded and reported',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: Object.values(props.workflows).map((m) => m.stateMachineArn),
+        },
+      },
+      targets: [target(this.recordIncident)],
+    });
+  }
+
+  /** Same bundling as the workflow handlers (infra/stack.ts): ESM, module-first, minified. */
+  private handler(name: 'start-incident' | 'record-incident', environment: Record<string, string>): NodejsFunction {
+    const fn = new NodejsFunction(this, `Handler-${name}`, {
+      entry: `${ROOT}handlers/${name}.ts`,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      description: `incident-flows ${name}`,
+      projectRoot: ROOT,
+      depsLockFilePath: `${ROOT}package-lock.json`,
+      logGroup: new logs.LogGroup(this, `Logs-${name}`, { retention: logs.RetentionDays.ONE_MONTH }),
+      environment,
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        externalModules: [],
+        forceDockerBundling: false,
+      },
+    });
+    Tags.of(fn).add('incident-flows:handler', name);
+    return fn;
+  }
+}
+
+function executionArns(scope: Construct, machine: sfn.IStateMachine): string {
+  // arn:aws:states:<region>:<account>:execution:<state machine name>:*
+  const stack = Stack.of(scope);
+  const name = stack.splitArn(machine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+  return stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${name}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}
+
+function parseContext(raw: unknown): IncidentsContext {
+  const parsed = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
+  const result = incidentsContextSchema.safeParse(parsed ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(`context incidentFlowsIncidents.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,358 @@
+import { createHash } from 'node:crypto';
+import { documentClient, sfnClient } from '#commons/clients';
+import { incidentSettingsSchema, IncidentStore, type IncidentRecord, type IncidentSettings, type IncidentSettingsInput } from '#commons/incidents';
+import type { Logger } from '#commons/logger';
+import type { ReportPoster } from '#commons/report';
+import { recordIncident, EXECUTION_DETAIL_TYPE, type RecordIncidentResult } from '../handlers/record-incident.ts';
+import { startIncident, type StartIncidentResult } from '../handlers/start-incident.ts';
+import type { ExecutionRecord } from './sfn/facade.ts';
+import type { Sandbox } from './index.ts';
+
+/**
+ * EventBridge for the sandbox, the two rules infra/incidents.ts deploys:
+ *
+ * - "CloudWatch Alarm State Change" → start-incident. Drills and tests fire alarms through
+ *   `fireAlarm` (a well-formed event) or `deliverToStartIncident` (any payload, as a rule target
+ *   or a person invoking the function could send it).
+ * - "Step Functions Execution Status Change" (SUCCEEDED, FAILED, TIMED_OUT, ABORTED of our state
+ *   machines) → record-incident, delivered when the sandbox's execution ends, with the event shape
+ *   AWS sends.
+ *
+ * The handlers run in-process with SDK clients pointed at the sandbox and its virtual clock, so
+ * DynamoDB (dynalite) and Step Functions are reached over HTTP exactly as in AWS.
+ */
+
+export interface LogLine {
+  level: 'info' | 'warn' | 'error';
+  handler: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+export interface ReportPost {
+  incidentId: string;
+  service: string;
+  outcome: string;
+  text: string;
+  markdown: string;
+}
+
+export interface AlarmSpec {
+  alarmName: string;
+  /** ALARM (default), OK or INSUFFICIENT_DATA. */
+  state?: string;
+  previousState?: string;
+  reason?: string;
+  /** Reuse an id to simulate EventBridge redelivering the same event. */
+  eventId?: string;
+  /** Tags the alarm carries (read by start-incident when no name prefix matches). */
+  tags?: Record<string, string>;
+}
+
+export interface EventBridgeOptions {
+  /** Overrides of the incident settings (budget, cooldown, routes, procedures…). */
+  settings?: Partial<IncidentSettingsInput>;
+  /** Echo the handlers' log lines to stdout (the `incident-flows sandbox` server does). */
+  echo?: boolean;
+}
+
+export class EventBridgeEmulator {
+  readonly logs: LogLine[] = [];
+  /** What record-incident posted to "Slack". */
+  readonly posts: ReportPost[] = [];
+  readonly recorded: RecordIncidentResult[] = [];
+  /** Deliveries that threw (EventBridge would retry them; here they are kept for inspection). */
+  readonly failures: { rule: string; error: string }[] = [];
+  settings: IncidentSettings;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly alarmTags = new Map<string, Record<string, string>>();
+  private readonly store: IncidentStore;
+  private readonly sfn: ReturnType<typeof sfnClient>;
+  private counter = 0;
+  private readonly sent = new Map<string, Record<string, unknown>>();
+  private holding = false;
+
+  constructor(
+    private readonly sandbox: Sandbox,
+    private readonly options: EventBridgeOptions = {},
+  ) {
+    const scenario = sandbox.scenario;
+    this.settings = incidentSettingsSchema.parse({
+      incidentsTable: 'incident-flows-incidents',
+      cluster: scenario.cluster,
+      routes: scenario.services.map((s) => ({ alarmPrefix: `${s.name}-`, service: s.name, severity: 'P0' })),
+      tagKeys: {},
+      procedures: { P0: sandbox.stateMachineArn('p0-system-down') },
+      serviceInputs: Object.fromEntries(
+        scenario.services.map((s) => {
+          const healthUrl = sandbox.healthUrl(s.name);
+          return [s.name, { ...(healthUrl ? { healthUrl } : {}), ...(s.logGroup ? { logGroup: s.logGroup } : {}) }];
+        }),
+      ),
+      region: scenario.region,
+      ...options.settings,
+    });
+    const clients = sandbox.clientOptions();
+    this.store = new IncidentStore(documentClient(clients), this.settings.incidentsTable);
+    this.sfn = sfnClient(clients);
+    const ours = new Set(sandbox.machines.map((m) => m.arn));
+    sandbox.sfn.onEvent((event, execution) => {
+      if (!TERMINAL_EVENTS.has(event.type ?? '') || !ours.has(execution.stateMachineArn)) return;
+      // Nobody awaits a rule's delivery: a failure is kept in `failures`, as a DLQ would keep it.
+      this.track('execution-status', this.deliverToRecordIncident(statusChangeEvent(execution, sandbox))).catch(() => undefined);
+    });
+  }
+
+  /** Changes settings for later deliveries (a test tightening the budget, say). */
+  configure(settings: Partial<IncidentSettingsInput>): void {
+    this.settings = incidentSettingsSchema.parse({ ...this.settings, ...settings });
+  }
+
+  /**
+   * Makes the driver (a test or a drill) a participant of the virtual clock: simulated time then
+   * passes only while it sleeps (`elapse`, a storm) or drains, not whenever the sandbox is idle —
+   * otherwise the timers of finished executions let time jump hours between two alarms.
+   */
+  holdClock(): void {
+    if (this.holding) return;
+    this.holding = true;
+    this.sandbox.clock.enter();
+  }
+
+  releaseClock(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.sandbox.clock.leave();
+  }
+
+  /** Lets `seconds` of simulated time pass for everyone (executions' waits included). */
+  async elapse(seconds: number): Promise<void> {
+    if (this.holding) await this.sandbox.clock.sleep(seconds);
+    else this.sandbox.clock.advance(seconds);
+  }
+
+  /** A "CloudWatch Alarm State Change" event as CloudWatch sends it through EventBridge (the same event again for a reused eventId). */
+  alarmEvent(spec: AlarmSpec): Record<string, unknown> {
+    const again = spec.eventId !== undefined ? this.sent.get(spec.eventId) : undefined;
+    if (again) return again;
+    const event = this.buildAlarmEvent(spec);
+    this.sent.set(String(event.id), event);
+    return event;
+  }
+
+  private buildAlarmEvent(spec: AlarmSpec): Record<string, unknown> {
+    const { region, accountId } = this.sandbox.scenario;
+    const at = this.sandbox.clock.now().toISOString();
+    const state = spec.state ?? 'ALARM';
+    return {
+      version: '0',
+      id: spec.eventId ?? this.nextEventId(),
+      'detail-type': 'CloudWatch Alarm State Change',
+      source: 'aws.cloudwatch',
+      account: accountId,
+      time: at.replace(/\.\d+Z$/, 'Z'),
+      region,
+      resources: [alarmArn(region, accountId, spec.alarmName)],
+      detail: {
+        alarmName: spec.alarmName,
+        state: { value: state, reason: spec.reason ?? `Threshold Crossed: 1 datapoint was ${state === 'ALARM' ? 'greater' : 'not greater'} than the threshold`, timestamp: at.replace('Z', '+0000') },
+        previousState: { value: spec.previousState ?? (state === 'ALARM' ? 'OK' : 'ALARM'), timestamp: at.replace('Z', '+0000') },
+        configuration: { description: `sandbox alarm ${spec.alarmName}`, metrics: [] },
+      },
+    };
+  }
+
+  /** Fires an alarm state change through start-incident, as the EventBridge rule would. */
+  fireAlarm(spec: AlarmSpec): Promise<StartIncidentResult> {
+    if (spec.tags) this.alarmTags.set(alarmArn(this.sandbox.scenario.region, this.sandbox.scenario.accountId, spec.alarmName), spec.tags);
+    return this.deliverToStartIncident(this.alarmEvent(spec));
+  }
+
+  /** Invokes start-incident with any payload (a raw string stands for a non-JSON body). */
+  deliverToStartIncident(event: unknown): Promise<StartIncidentResult> {
+    const run = startIncident(event, {
+      store: this.store,
+      sfn: this.sfn,
+      clock: this.sandbox.clock,
+      settings: this.settings,
+      log: this.logger('start-incident'),
+      readAlarmTags: async (arn) => this.alarmTags.get(arn) ?? {},
+    });
+    return this.track('alarm', run);
+  }
+
+  /** Invokes record-incident with a status-change event (the sandbox does it when an execution ends). */
+  async deliverToRecordIncident(event: unknown): Promise<RecordIncidentResult> {
+    const result = await recordIncident(event, {
+      store: this.store,
+      sfn: this.sfn,
+      clock: this.sandbox.clock,
+      settings: this.settings,
+      poster: this.poster(),
+      log: this.logger('record-incident'),
+    });
+    if (result.outcome === 'recorded') this.recorded.push(result);
+    return result;
+  }
+
+  /** Resolves once every delivery in flight, and every delivery those caused, has finished. */
+  async settled(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  /**
+   * Runs every execution to its end, then waits for the record deliveries they cause. A held clock
+   * is let go meanwhile (the executions' waits need time to pass) and taken back the moment the
+   * last execution ends, before leftover timers could move time on.
+   */
+  async drain(): Promise<void> {
+    const held = this.holding;
+    for (;;) {
+      await this.settled();
+      const running = this.sandbox.sfn.listExecutionRecords().filter((r) => r.status === 'RUNNING');
+      if (running.length === 0 && this.inflight.size === 0) return;
+      if (running.length === 0) continue;
+      if (held) this.releaseClock();
+      await new Promise<void>((resolve) => {
+        let left = running.length;
+        for (const r of running) {
+          void this.sandbox.sfn.wait(r.executionArn).then(() => {
+            left -= 1;
+            if (left > 0) return;
+            const stillRunning = this.sandbox.sfn.listExecutionRecords().some((x) => x.status === 'RUNNING');
+            if (held && !stillRunning) this.holdClock();
+            resolve();
+          });
+        }
+      });
+    }
+  }
+
+  incident(incidentId: string): Promise<IncidentRecord | undefined> {
+    return this.store.get(incidentId);
+  }
+
+  /**
+   * An alarm storm: `events` alarm state changes spread evenly over `seconds` of simulated time,
+   * round-robin across `alarms`, each tick's events delivered concurrently (as Lambda would run
+   * them). The storm is a clock actor, so running executions do not make time jump past it.
+   */
+  async storm(alarms: string[], opts: { events: number; seconds: number; ticks?: number }): Promise<StartIncidentResult[]> {
+    const ticks = Math.max(1, Math.min(opts.ticks ?? opts.seconds, opts.events));
+    const perTick = Math.ceil(opts.events / ticks);
+    const results: StartIncidentResult[] = [];
+    const clock = this.sandbox.clock;
+    const held = this.holding;
+    if (!held) clock.enter();
+    try {
+      let fired = 0;
+      for (let t = 0; t < ticks && fired < opts.events; t++) {
+        const batch: Promise<StartIncidentResult>[] = [];
+        for (let i = 0; i < perTick && fired < opts.events; i++, fired++) batch.push(this.fireAlarm({ alarmName: alarms[fired % alarms.length]! }));
+        results.push(...(await Promise.all(batch)));
+        if (t < ticks - 1) await clock.sleep(opts.seconds / ticks);
+      }
+    } finally {
+      if (!held) clock.leave();
+    }
+    return results;
+  }
+
+  private track<T>(rule: string, work: Promise<T>): Promise<T> {
+    const tracked = work.catch((err: Error) => {
+      this.failures.push({ rule, error: `${err.name}: ${err.message}` });
+      throw err;
+    });
+    const settled = tracked.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
+    return tracked;
+  }
+
+  private logger(handler: string): Logger {
+    const write = (level: LogLine['level']) => (message: string, data: Record<string, unknown> = {}) => {
+      this.logs.push({ level, handler, message, data });
+      if (this.options.echo) process.stdout.write(`${JSON.stringify({ level, handler, message, ...data })}\n`);
+    };
+    return { info: write('info'), warn: write('warn'), error: write('error') };
+  }
+
+  private poster(): ReportPoster {
+    return {
+      post: async (message) => {
+        this.posts.push(message);
+      },
+    };
+  }
+
+  /** uuid-shaped and deterministic, so drills replay identically. */
+  private nextEventId(): string {
+    this.counter += 1;
+    const h = createHash('sha256').update(`${this.sandbox.scenario.seed}:${this.counter}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  }
+}
+
+const TERMINAL_EVENTS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted']);
+
+function alarmArn(region: string, accountId: string, alarmName: string): string {
+  return `arn:aws:cloudwatch:${region}:${accountId}:alarm:${alarmName}`;
+}
+
+/** The event AWS sends for an execution status change (detail as documented for Standard workflows). */
+export function statusChangeEvent(execution: ExecutionRecord, sandbox: Pick<Sandbox, 'scenario' | 'clock'>): Record<string, unknown> {
+  const { region, accountId } = sandbox.scenario;
+  return {
+    version: '0',
+    id: createHash('sha256').update(`${execution.executionArn}:${execution.status}`).digest('hex').slice(0, 32),
+    'detail-type': EXECUTION_DETAIL_TYPE,
+    source: 'aws.states',
+    account: accountId,
+    time: sandbox.clock.now().toISOString().replace(/\.\d+Z$/, 'Z'),
+    region,
+    resources: [execution.executionArn],
+    detail: {
+      executionArn: execution.executionArn,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: execution.startDate.getTime(),
+      stopDate: execution.stopDate?.getTime() ?? null,
+      input: execution.input,
+      output: execution.output ?? null,
+      inputDetails: { included: true },
+      outputDetails: execution.output !== undefined ? { included: true } : null,
+      error: execution.error ?? null,
+      cause: execution.cause ?? null,
+    },
+  };
+}
+
+const emulators = new WeakMap<Sandbox, EventBridgeEmulator>();
+
+/** Wires the EventBridge emulation into a sandbox (Sandbox.start does it once). */
+export function attachEventBridge(sandbox: Sandbox, options: EventBridgeOptions = {}): EventBridgeEmulator {
+  const existing = emulators.get(sandbox);
+  if (existing) return existing;
+  const emulator = new EventBridgeEmulator(sandbox, options);
+  emulators.set(sandbox, emulator);
+  return emulator;
+}
+
+/** The sandbox's EventBridge (attached on first use if Sandbox.start did not). */
+export function eventBridgeOf(sandbox: Sandbox): EventBridgeEmulator {
+  return emulators.get(sandbox) ?? attachEventBridge(sandbox);
+}
+
+/**
+ * For the drill: the CloudWatch alarm goes into ALARM and EventBridge hands it to start-incident,
+ * the same path as in AWS. Returns the execution it started, or undefined if none (the result and
+ * the log line in `eventBridgeOf(sandbox).logs` say why).
+ */
+export async function fireAlarm(sandbox: Sandbox, spec: AlarmSpec): Promise<string | undefined> {
+  const result = await eventBridgeOf(sandbox).fireAlarm(spec);
+  return result.outcome === 'started' || result.outcome === 'escalated' ? result.executionArn : undefined;
+}

@@ -1,0 +1,40 @@
+import { expect, test } from 'vitest';
+import { startCommand } from '../../cli/start.ts';
+import { listCommand, statusCommand } from '../../cli/status.ts';
+import { withIncidents } from './support.ts';
+
+const capture = () => {
+  const chunks: string[] = [];
+  return { out: (t: string) => void chunks.push(t), text: () => chunks.join('') };
+};
+
+test('CLI against a running sandbox (--endpoint): a dry-run start prints the ARN, console link and planned changes; status and list show it', async () => {
+  await withIncidents({ faults: [{ service: 'acme-axon', kind: 'crash-loop' }] }, async (sandbox, eventBridge) => {
+    sandbox.playOut();
+    const endpoint = ['--endpoint', sandbox.url];
+    const start = capture();
+    expect(await startCommand(['p0', '--service', 'acme-axon', '--dry-run', ...endpoint], start.out)).toBe(0);
+    expect(start.text()).toMatch(/^started arn:aws:states:us-east-1:123456789012:execution:incident-flows-p0-system-down:cli-acme-axon-/);
+    expect(start.text()).toMatch(/console: https:\/\/us-east-1\.console\.aws\.amazon\.com\/states\/home\?region=us-east-1#\/v2\/executions\/details\/arn:aws:states:/);
+    expect(start.text()).toMatch(/DRY RUN — planned changes \(none made\):\n  call=UpdateService cluster=acme-cluster service=acme-axon forceNewDeployment=true/);
+    await eventBridge.drain();
+
+    const status = capture();
+    expect(await statusCommand([...endpoint, '--report'], status.out)).toBe(0);
+    expect(status.text()).toMatch(/SUCCEEDED — dry-run {2}\(dry run\)/);
+    expect(status.text()).toMatch(/incident: cli-acme-axon-\S+ closed, dry-run/);
+    expect(status.text()).toMatch(/## Actions/);
+
+    const list = capture();
+    expect(await listCommand(endpoint, list.out)).toBe(0);
+    expect(list.text()).toMatch(/SUCCEEDED\s+\d+ s\s+incident-flows-p0-system-down\s+cli-acme-axon-/);
+  });
+});
+
+test('CLI start: a bad service name is refused before anything starts, naming the field', async () => {
+  await withIncidents({}, async (sandbox) => {
+    await expect(startCommand(['p0', '--service', 'acme axon!', '--endpoint', sandbox.url], () => {})).rejects.toThrow(/field "service"/);
+    await expect(startCommand(['p9', '--service', 'acme-axon', '--endpoint', sandbox.url], () => {})).rejects.toThrow(/unknown workflow "p9"/);
+    expect(sandbox.sfn.listExecutionRecords()).toHaveLength(0);
+  });
+});

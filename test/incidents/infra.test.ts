@@ -1,0 +1,47 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, expect, test } from 'vitest';
+import { buildApp } from '../../infra/app.ts';
+
+type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let resources: Record<string, Resource>;
+const build = (extra: Record<string, unknown> = {}) =>
+  buildApp({ 'aws:cdk:bundling-stacks': [], incidentFlows: { cluster: 'payments-prod', services: [{ name: 'ledger' }, { name: 'billing' }] }, ...extra });
+
+beforeAll(() => {
+  resources = Template.fromStack(build().stack).toJSON().Resources as Record<string, Resource>;
+});
+
+const ofType = (type: string) => Object.values(resources).filter((r) => r.Type === type);
+const fn = (handler: string) =>
+  Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Tags?.some((t: { Key: string; Value: string }) => t.Value === handler));
+const policyOf = (logicalId: string) =>
+  ofType('AWS::IAM::Policy')
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(resources[logicalId]!.Properties.Role['Fn::GetAtt'][0]))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+
+test('deploys the incidents table (TTL on the lock expiry) and the two EventBridge rules: alarms into ALARM, and every end of our executions', () => {
+  const [table] = ofType('AWS::DynamoDB::Table').filter((t) => t.Properties.TableName === 'incident-flows-incidents');
+  expect(table?.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  const patterns = ofType('AWS::Events::Rule').map((r) => r.Properties.EventPattern);
+  const alarm = patterns.find((p) => p.source?.[0] === 'aws.cloudwatch');
+  expect(alarm).toMatchObject({ 'detail-type': ['CloudWatch Alarm State Change'], detail: { state: { value: ['ALARM'] }, alarmName: [{ prefix: 'ledger-' }, { prefix: 'billing-' }] } });
+  const ends = patterns.find((p) => p.source?.[0] === 'aws.states');
+  expect(ends).toMatchObject({ 'detail-type': ['Step Functions Execution Status Change'], detail: { status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] } });
+  expect(ends.detail.stateMachineArn).toHaveLength(1);
+});
+
+test('least privilege: start-incident may start only the P0 machine and write items; record-incident only reads executions and updates items', () => {
+  const [startId] = fn('start-incident')!;
+  const [recordId] = fn('record-incident')!;
+  const actions = (id: string) => policyOf(id).flatMap((s) => [s.Action].flat());
+  expect(actions(startId)).toEqual(expect.arrayContaining(['states:StartExecution', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
+  expect(actions(startId)).not.toEqual(expect.arrayContaining(['dynamodb:Scan']));
+  expect(actions(recordId)).toEqual(expect.arrayContaining(['states:DescribeExecution', 'states:GetExecutionHistory', 'dynamodb:GetItem', 'dynamodb:UpdateItem']));
+  expect(actions(recordId)).not.toContain('states:StartExecution');
+  expect(actions(recordId)).not.toContain('dynamodb:PutItem');
+});
+
+test('a procedure naming an unknown workflow is refused at synth, naming the setting', () => {
+  expect(() => build({ incidentFlowsIncidents: { procedures: { P1: 'p1-degraded' } } })).toThrow(/incidentFlowsIncidents\.procedures\.P1: no workflow "p1-degraded"/);
+});
