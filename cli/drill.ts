@@ -1,7 +1,8 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { listApprovals } from '#commons/approvals';
 import { documentClient } from '#commons/clients';
 import { Sandbox } from '../sandbox/index.ts';
+import { eventBridgeOf, fireAlarm } from '../sandbox/eventbridge.ts';
 import { playHuman, SLACK_USERS, type Click } from '../sandbox/slack.ts';
 import type { DrillApproval, DrillPlan, Outcome } from './drill-scenario.ts';
 import { buildTimeline, type TimelineEntry } from './timeline.ts';
@@ -33,6 +34,11 @@ export interface DrillReport {
   approval?: DrillApproval;
   /** Every approval request of the execution, oldest first: empty when nobody was asked. */
   approvals: DrillApprovalRecord[];
+  /** The CloudWatch alarm the drill set off. */
+  alarmName: string;
+  /** The incident record written when the execution ended, and its post-incident report (Markdown). */
+  incidentId?: string;
+  report?: string;
 }
 
 export interface DrillApprovalRecord {
@@ -62,41 +68,42 @@ function peopleFor(approval: DrillApproval): (index: number) => Omit<Click, 'app
 
 const WORKFLOW = 'p0-system-down';
 
+/** The alarm a team would set on the service; the trigger routes `<service>-*` alarms to it. */
+export const alarmNameFor = (service: string) => `${service}-unhealthy-hosts`;
+
 /** Runs one P0 drill on a fresh sandbox: the fault plays out, the alarm fires, the workflow runs. */
 export async function runDrill(plan: DrillPlan): Promise<DrillReport> {
   const wallStart = performance.now();
-  const sandbox = await Sandbox.start(plan.scenario);
+  // --approval drills run as if the remediation budget were spent: the trigger then requires approval.
+  const sandbox = await Sandbox.start(plan.scenario, plan.approval ? { incidents: { budget: { maxAutomatic: 0, windowSeconds: 3600 } } } : {});
   try {
     sandbox.playOut();
     const desiredBefore = sandbox.fleet.snapshot(plan.service)?.desiredCount ?? 0;
     const sfn = new SFNClient(sandbox.clientOptions());
-    const spec = plan.scenario.services.find((s) => s.name === plan.service);
-    const input = {
-      service: plan.service,
-      cluster: plan.scenario.cluster,
-      reason: `CloudWatch alarm ${plan.service}-unhealthy-hosts is in ALARM`,
-      trigger: { kind: 'alarm', alarmName: `${plan.service}-unhealthy-hosts` },
-      ...(sandbox.healthUrl(plan.service) ? { healthUrl: sandbox.healthUrl(plan.service) } : {}),
-      ...(spec?.logGroup ? { logGroup: spec.logGroup } : {}),
-      ...(plan.approval ? { requireApproval: true } : {}),
-    };
     const dynamo = documentClient(sandbox.clientOptions());
     const human = plan.approval ? playHuman(sandbox, { dynamo, table: APPROVALS_TABLE }, peopleFor(plan.approval)) : undefined;
     const started = sandbox.clock.nowMs();
-    const { executionArn } = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn: sandbox.stateMachineArn(WORKFLOW), input: JSON.stringify(input), name: `drill-${plan.service}-${started}` }),
-    );
-    await sandbox.sfn.wait(executionArn!);
+    // The alarm goes into ALARM and EventBridge hands it to start-incident: the path AWS takes.
+    const alarmName = alarmNameFor(plan.service);
+    const executionArn = await fireAlarm(sandbox, { alarmName, reason: `Threshold Crossed: ${plan.service} has fewer healthy hosts than desired` });
+    if (!executionArn) {
+      const why = eventBridgeOf(sandbox).logs.at(-1);
+      throw new Error(`the alarm ${alarmName} started no execution: ${why ? JSON.stringify(why) : 'no reason logged'}`);
+    }
+    await sandbox.sfn.wait(executionArn);
     await human?.settled();
     human?.stop();
-    const approvals = (await listApprovals({ dynamo, table: APPROVALS_TABLE }, executionArn!)).map(
+    // EventBridge delivers the execution's end to record-incident: the record and its report.
+    await eventBridgeOf(sandbox).drain();
+    const report = eventBridgeOf(sandbox).posts.find((p) => p.service === plan.service);
+    const approvals = (await listApprovals({ dynamo, table: APPROVALS_TABLE }, executionArn)).map(
       (a): DrillApprovalRecord =>
         a.status === 'approved' || a.status === 'rejected'
           ? { tier: a.tier, decision: a.status, by: a.decidedBy?.name ?? null, at: a.decidedAt ?? a.expiresAt }
           : { tier: a.tier, decision: 'unanswered', by: null, at: a.expiresAt },
     );
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    const history = await fullHistory(sfn, executionArn!);
+    const history = await fullHistory(sfn, executionArn);
 
     const after = sandbox.fleet.snapshot(plan.service);
     const output = execution.output ? (JSON.parse(execution.output) as { outcome?: Outcome; restart?: { startedAt?: string } }) : {};
@@ -109,7 +116,7 @@ export async function runDrill(plan: DrillPlan): Promise<DrillReport> {
       service: plan.service,
       cluster: plan.scenario.cluster,
       fault: plan.fault,
-      executionArn: executionArn!,
+      executionArn,
       status: execution.status ?? 'UNKNOWN',
       outcome,
       expectedOutcome: plan.expected,
@@ -131,6 +138,8 @@ export async function runDrill(plan: DrillPlan): Promise<DrillReport> {
       mutatingCalls: sandbox.trail.mutatingEvents().length,
       ...(plan.approval ? { approval: plan.approval } : {}),
       approvals,
+      alarmName,
+      ...(report ? { incidentId: report.incidentId, report: report.markdown } : {}),
     };
   } finally {
     await sandbox.stop();

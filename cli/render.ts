@@ -16,7 +16,7 @@ export function renderDrill(r: DrillReport): string {
   const lines: string[] = [];
   const about = r.fault in DRILL_FAULTS ? ` — ${DRILL_FAULTS[r.fault as DrillFault].about}` : '';
   lines.push(`P0 drill: ${r.service} in ${r.cluster}, fault "${r.fault}"${about}`);
-  lines.push(`CloudWatch alarm ${r.service}-unhealthy-hosts → ALARM → StartExecution ${r.workflow}`);
+  lines.push(`CloudWatch alarm ${r.alarmName} → ALARM → EventBridge → start-incident → StartExecution ${r.workflow}`);
   if (r.approval) lines.push(`Remediation budget spent: the restart needs a person — ${DRILL_APPROVALS[r.approval].about}`);
   lines.push('');
   const width = Math.min(48, Math.max(...r.timeline.map((e) => e.state.length)));
@@ -42,6 +42,7 @@ export function renderDrill(r: DrillReport): string {
   );
   lines.push(`Desired count: ${r.desiredBefore} before → ${r.desiredAfter} after (${r.runningAfter} running).`);
   if (r.error) lines.push(`${r.error}: ${r.cause ?? ''}`);
+  if (r.incidentId) lines.push(`Incident ${r.incidentId} recorded; post-incident report posted to Slack (${r.report?.split('\n').length ?? 0} lines, in --json as "report").`);
   lines.push(r.passed ? `Drill PASSED: "${r.fault}" calls for ${r.expectedOutcome}.` : `Drill FAILED: "${r.fault}" calls for ${r.expectedOutcome}, got ${r.outcome}.`);
   return lines.join('\n');
 }

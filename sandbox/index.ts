@@ -14,12 +14,18 @@ import { EcsFleet } from './ecs.ts';
 import { apiFaultInterceptor, seededRandom } from './faults.ts';
 import { SandboxHttpServer, type AwsJsonOutcome } from './http.ts';
 import { createTablesFromTemplate, dynamoListener } from './dynamodb.ts';
-import { attachEventBridge } from './eventbridge.ts';
+import { attachEventBridge, type EventBridgeOptions } from './eventbridge.ts';
 import { LogStore } from './logs.ts';
 import { mountSlack } from './slack.ts';
 import type { Scenario } from './scenario.ts';
 import { extractStateMachines, type ExtractedMachine } from './sfn/asl.ts';
+import { statesTimeoutError } from './sfn/errors.ts';
 import { SfnFacade } from './sfn/facade.ts';
+
+export interface SandboxOptions {
+  /** Overrides of the alarm trigger's settings (remediation budget, cool-down, routes). */
+  incidents?: EventBridgeOptions['settings'];
+}
 
 /** One handler invocation and the AWS calls it made, in order: the drill's "what was done". */
 export interface Invocation {
@@ -57,7 +63,11 @@ export class Sandbox {
     readonly machines: ExtractedMachine[],
   ) {}
 
-  static async start(scenario: Scenario): Promise<Sandbox> {
+  static async start(scenario: Scenario, options: SandboxOptions = {}): Promise<Sandbox> {
+    // Task and callback timeouts need the runner's timeout error class, borrowed once per process
+    // through a 1 ms real-time probe. Borrow it before anything waits, or virtual time could jump
+    // to an execution's deadline during the probe.
+    await statesTimeoutError();
     const clock = new VirtualClock(Date.parse(scenario.startTime));
     const rng = seededRandom(scenario.seed);
     const trail = new CloudTrailStore({ clock, region: scenario.region, accountId: scenario.accountId });
@@ -86,7 +96,7 @@ export class Sandbox {
 
     const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines);
     // EventBridge: alarms → start-incident, execution ends → record-incident (sandbox/eventbridge.ts).
-    attachEventBridge(sandbox);
+    attachEventBridge(sandbox, options.incidents ? { settings: options.incidents } : {});
     // Every API sees the fleet as of "now" on the virtual clock, then the scenario's faults.
     server.intercept(() => fleet.advanceTo(clock.nowMs()));
     server.intercept(apiFaultInterceptor(scenario.apiFaults, seededRandom(scenario.seed + 1)));

@@ -10,7 +10,6 @@ import type { ApprovalHandlerDeps } from '../handlers/registry.ts';
 import { handleSlackInteraction, type SlackInteractionsDeps } from '../handlers/slack-interactions.ts';
 import type { VirtualClock } from './clock.ts';
 import type { RawResponse, SandboxHttpServer } from './http.ts';
-import { statesTimeoutError } from './sfn/errors.ts';
 
 /**
  * Slack for the sandbox: a fake Web API (chat.postMessage, chat.update, usergroups.users.list and
@@ -182,10 +181,6 @@ const fakes = new WeakMap<SandboxHttpServer, SlackFake>();
  * request-approval needs (registry's `approvals` deps).
  */
 export async function mountSlack(o: MountSlackOptions): Promise<ApprovalHandlerDeps> {
-  // Approval tiers end on callback timeouts. The runner's timeout error class is borrowed once per
-  // process through a 1 ms real-time probe; were that to happen at the first timeout, virtual time
-  // could jump to the execution's deadline meanwhile. Borrow it now, while nothing is waiting.
-  await statesTimeoutError();
   const env = o.env ?? process.env;
   const secrets = await loadSlackSecrets(
     {
