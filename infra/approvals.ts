@@ -1,20 +1,17 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { approversSchema } from '../handlers/commons/approvals.ts';
 import { DEFAULT_APPROVAL_POLICY, parseApprovalPolicy, type ApprovalPolicy } from '../handlers/commons/policy.ts';
 import type { StackConfig } from './config.ts';
+import { handlerFunction } from './handler-function.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Human approval through Slack: the approvals table (task tokens stay here), the request-approval
@@ -128,32 +125,6 @@ export class Approvals extends Construct {
   }
 
   private handlerFunction(name: 'request-approval' | 'slack-interactions', environment: Record<string, string>, memorySize: number): NodejsFunction {
-    const fn = new NodejsFunction(this, `Handler-${name}`, {
-      entry: `${ROOT}handlers/${name}.ts`,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize,
-      timeout: Duration.seconds(name === 'slack-interactions' ? 10 : 30),
-      description: `incident-flows ${name}`,
-      projectRoot: ROOT,
-      depsLockFilePath: `${ROOT}package-lock.json`,
-      logGroup: new logs.LogGroup(this, `Logs-${name}`, { retention: logs.RetentionDays.ONE_MONTH }),
-      environment,
-      bundling: {
-        // Same bundling as the stack's other handlers (infra/stack.ts).
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        externalModules: [],
-        forceDockerBundling: false,
-      },
-    });
-    // The sandbox maps each Task's Lambda back to its handler by this tag.
-    Tags.of(fn).add('incident-flows:handler', name);
-    return fn;
+    return handlerFunction(this, name, { environment, memorySize, timeout: Duration.seconds(name === 'slack-interactions' ? 10 : 30) });
   }
 }

@@ -1,20 +1,18 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { alarmRouteSchema, SEVERITIES, type Severity } from '../handlers/commons/alarms.ts';
 import type { StackConfig } from './config.ts';
+import { handlerFunction } from './handler-function.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * What a team may tune about alarm starts, in cdk.json → context.incidentFlowsIncidents (all optional):
@@ -164,33 +162,8 @@ export class IncidentRecords extends Construct {
     });
   }
 
-  /** Same bundling as the workflow handlers (infra/stack.ts): ESM, module-first, minified. */
   private handler(name: 'start-incident' | 'record-incident', environment: Record<string, string>): NodejsFunction {
-    const fn = new NodejsFunction(this, `Handler-${name}`, {
-      entry: `${ROOT}handlers/${name}.ts`,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.seconds(30),
-      description: `incident-flows ${name}`,
-      projectRoot: ROOT,
-      depsLockFilePath: `${ROOT}package-lock.json`,
-      logGroup: new logs.LogGroup(this, `Logs-${name}`, { retention: logs.RetentionDays.ONE_MONTH }),
-      environment,
-      bundling: {
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        externalModules: [],
-        forceDockerBundling: false,
-      },
-    });
-    Tags.of(fn).add('incident-flows:handler', name);
-    return fn;
+    return handlerFunction(this, name, { environment });
   }
 }
 

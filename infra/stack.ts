@@ -1,17 +1,14 @@
-import { Stack, type StackProps, Tags, Duration, ArnFormat } from 'aws-cdk-lib';
+import { Stack, type StackProps, ArnFormat } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/registry.ts';
 import { P0SystemDown } from '../workflows/p0-system-down.ts';
 import { Approvals } from './approvals.ts';
 import { logGroupOf, type StackConfig } from './config.ts';
+import { handlerFunction } from './handler-function.ts';
 import { IncidentRecords } from './incidents.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface IncidentFlowsStackProps extends StackProps {
   config: StackConfig;
@@ -46,40 +43,14 @@ export class IncidentFlowsStack extends Stack {
   }
 
   private handlerFunction(name: HandlerName, config: StackConfig): NodejsFunction {
-    const fn = new NodejsFunction(this, `Handler-${name}`, {
-      entry: `${ROOT}handlers/${name}.ts`,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.seconds(30),
-      description: `incident-flows ${name}`,
-      projectRoot: ROOT,
-      depsLockFilePath: `${ROOT}package-lock.json`,
-      logGroup: new logs.LogGroup(this, `Logs-${name}`, { retention: logs.RetentionDays.ONE_MONTH }),
+    return handlerFunction(this, name, {
       environment: {
         DEFAULT_CLUSTER: config.cluster,
         MANAGED_SERVICES: config.services.map((s) => s.name).join(','),
         EXPECTED_START_SECONDS: String(config.expectedStartSeconds),
         LOG_LEVEL: config.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        // ESM with module-first resolution: ~40% smaller and faster to load than CommonJS (DESIGN.md).
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        // Bundle our own SDK version rather than the runtime's, so what we test is what runs.
-        externalModules: [],
-        forceDockerBundling: false,
       },
     });
-    // The sandbox maps each Task's Lambda back to its handler by this tag.
-    Tags.of(fn).add('incident-flows:handler', name);
-    return fn;
   }
 
   private grantLeastPrivilege(config: StackConfig): void {

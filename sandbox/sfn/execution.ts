@@ -381,7 +381,7 @@ export class Execution {
       return output;
     } catch (error) {
       if (error instanceof ExecutionStoppedError) throw error;
-      const { name, message } = error as Error;
+      const { name } = error as Error;
       const type = name === 'States.Timeout' ? 'LambdaFunctionTimedOut' : 'LambdaFunctionFailed';
       const field = name === 'States.Timeout' ? 'lambdaFunctionTimedOutEventDetails' : 'lambdaFunctionFailedEventDetails';
       this.emit(type, { [field]: { error: name, cause: causeText(error as Error) } }, plan.name);

@@ -36,6 +36,10 @@ describe('incident-flows drill p0 (the README\'s main job), end to end through t
     expect(states).toEqual(expect.arrayContaining(['Assess impact', 'Restart the service', 'Verify recovery']));
     const restart = report.timeline.find((e: { state: string }) => e.state === 'Restart the service');
     expect(restart.calls).toContain('ecs:UpdateService');
+    // Started by the alarm through start-incident, and recorded when it ended.
+    expect(report.alarmName).toBe('acme-axon-unhealthy-hosts');
+    expect(report.executionArn).toContain(':incident-flows-p0-system-down:acme-axon-');
+    expect(report.report).toMatch(/## Timeline[\s\S]*Restart the service[\s\S]*## Actions/);
   });
 
   test('human-readable drill prints the timeline and the verdict', () => {

@@ -1,0 +1,52 @@
+import { Duration, Tags } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The tag by which the sandbox maps each Task's Lambda back to its handler. */
+export const HANDLER_TAG = 'incident-flows:handler';
+
+export interface HandlerFunctionProps {
+  environment?: Record<string, string>;
+  memorySize?: number;
+  timeout?: Duration;
+}
+
+/**
+ * Every handler of incident-flows as a Lambda function, built one way: `handlers/<name>.ts`
+ * bundled by the local esbuild (no Docker), ESM with module-first resolution (~40% smaller and
+ * faster to load than CommonJS, DESIGN.md), minified, on Node.js 24 and arm64, with a log group
+ * kept a month.
+ */
+export function handlerFunction(scope: Construct, name: string, props: HandlerFunctionProps = {}): NodejsFunction {
+  const fn = new NodejsFunction(scope, `Handler-${name}`, {
+    entry: `${ROOT}handlers/${name}.ts`,
+    handler: 'handler',
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: props.memorySize ?? 256,
+    timeout: props.timeout ?? Duration.seconds(30),
+    description: `incident-flows ${name}`,
+    projectRoot: ROOT,
+    depsLockFilePath: `${ROOT}package-lock.json`,
+    logGroup: new logs.LogGroup(scope, `Logs-${name}`, { retention: logs.RetentionDays.ONE_MONTH }),
+    environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+    bundling: {
+      format: OutputFormat.ESM,
+      mainFields: ['module', 'main'],
+      minify: true,
+      sourceMap: true,
+      target: 'node24',
+      banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      // Bundle our own SDK version rather than the runtime's, so what we test is what runs.
+      externalModules: [],
+      forceDockerBundling: false,
+    },
+  });
+  Tags.of(fn).add(HANDLER_TAG, name);
+  return fn;
+}
