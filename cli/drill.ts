@@ -1,4 +1,5 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { fullHistory } from '#commons/execution-history';
 import { listApprovals } from '#commons/approvals';
 import { documentClient } from '#commons/clients';
 import { Sandbox } from '../sandbox/index.ts';
@@ -144,18 +145,6 @@ export async function runDrill(plan: DrillPlan): Promise<DrillReport> {
   } finally {
     await sandbox.stop();
   }
-}
-
-/** GetExecutionHistory, every page. */
-export async function fullHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
 }
 
 function outcomeOf(status: string, outcome: Outcome | undefined, error: string | undefined): Outcome {

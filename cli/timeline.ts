@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { describeStepResult, parseObject, shortCause } from '#commons/report';
 
 export interface TimelineEntry {
   /** Simulated wall-clock time (ISO 8601). */
@@ -67,10 +68,10 @@ export function buildTimeline(history: HistoryEvent[], invocations: Invocation[]
       const inv = current.handler ? pending.get(current.handler)?.shift() : undefined;
       if (inv) current.entry.calls.push(...inv.calls);
       if (type.endsWith('Succeeded')) {
-        current.entry.detail = describeResult(current.handler, parse((e.taskSucceededEventDetails ?? e.lambdaFunctionSucceededEventDetails)?.output));
+        current.entry.detail = describeStepResult(parseObject((e.taskSucceededEventDetails ?? e.lambdaFunctionSucceededEventDetails)?.output) ?? {});
       } else {
         const d = e.taskFailedEventDetails ?? e.taskTimedOutEventDetails ?? e.lambdaFunctionFailedEventDetails ?? e.lambdaFunctionTimedOutEventDetails;
-        current.entry.detail = appendDetail(current.entry.detail, `failed: ${d?.error ?? 'error'} ${shortCause(d?.cause)}`);
+        current.entry.detail = appendDetail(current.entry.detail, `failed: ${d?.error ?? 'error'} ${shortCause(d?.cause) ?? ''}`);
       }
     } else if (type.endsWith('StateExited')) {
       const name = e.stateExitedEventDetails?.name ?? '?';
@@ -100,61 +101,6 @@ function lastOpenTask(open: Map<string, { entry: TimelineEntry; handler?: string
   return found;
 }
 
-function parse(json: string | undefined): Record<string, unknown> {
-  try {
-    return json ? (JSON.parse(json) as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
-function shortCause(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const c = JSON.parse(cause) as { errorMessage?: string };
-    return c.errorMessage ?? cause;
-  } catch {
-    return cause;
-  }
-}
-
 function appendDetail(a: string, b: string): string {
   return a ? `${a}; ${b}` : b;
-}
-
-type R = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** One line per handler result, in the runbook's words. */
-export function describeResult(handler: string | undefined, out: R): string {
-  switch (handler) {
-    case 'assess': {
-      const a = out.assessment as R | undefined;
-      return a ? `${a.verdict}: ${(a.reasons as string[]).join('; ')}` : '';
-    }
-    case 'inspect-changes':
-      return `${(out.changes as unknown[] | undefined)?.length ?? 0} change(s) since ${String(out.since ?? '?').slice(11, 16)}${out.suspect ? `; newest: ${out.suspect}` : ''}`;
-    case 'review-logs': {
-      if (out.available === false) return String(out.note ?? 'log group unavailable');
-      const top = (out.top as R[] | undefined)?.[0];
-      return `${out.count} ${out.pattern} line(s)${top ? `; most frequent ×${top.count}: ${String(top.example).slice(0, 90)}` : ''}`;
-    }
-    case 'restart-service': {
-      const r = out as R;
-      const how = r.mode === 'scale-to-zero' ? `desired ${r.desiredBefore} → 0 → ${r.desiredBefore}` : 'force new deployment';
-      return `${r.dryRun ? 'DRY RUN, would ' : ''}${how} (desired count ${r.desiredBefore} recorded first)`;
-    }
-    case 'check-stability': {
-      const s = out as R;
-      const why = s.failing ? `, ${s.failedTasks} tasks failed since the change` : '';
-      const verdict = s.stable ? 'STABLE' : s.exhausted ? `gave up after ${s.elapsedSeconds} s / ${s.attempts} polls${why}` : 'not yet';
-      const healthy = s.healthyCount !== undefined && s.healthyCount !== null ? `, ${s.healthyCount} healthy` : '';
-      return `${s.runningCount}/${s.desiredCount} running${healthy}, ${s.pendingCount} pending, ${s.deployments} deployment(s) — ${verdict}`;
-    }
-    case 'verify':
-      return `${out.recovered ? 'recovered' : 'NOT recovered'}: ${(out.reasons as string[] | undefined)?.join('; ') ?? ''}`;
-    case 'restore-desired-count':
-      return out.restored ? `desired count restored ${out.from} → ${out.to}` : `desired count already ${out.from}: nothing to restore`;
-    default:
-      return '';
-  }
 }

@@ -1,4 +1,5 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { fullHistory } from '#commons/execution-history';
 import * as z from 'zod';
 import { documentClient, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
@@ -129,17 +130,6 @@ async function describe(sfn: SFNClient, executionArn: string): Promise<Execution
     ...(d.error ? { error: d.error } : {}),
     ...(d.cause ? { cause: d.cause } : {}),
   };
-}
-
-async function fullHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
 }
 
 function ignore(log: Logger, reason: string): RecordIncidentResult {

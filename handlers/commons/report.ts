@@ -72,7 +72,7 @@ export function summariseExecution(facts: ExecutionFacts, history: HistoryEvent[
     if (type.endsWith('StateEntered')) {
       const name = e.stateEnteredEventDetails?.name ?? '?';
       const stateType = type.replace('StateEntered', '');
-      const parsed = parse(e.stateEnteredEventDetails?.input);
+      const parsed = parseObject(e.stateEnteredEventDetails?.input);
       if (parsed && 'incident' in parsed) lastState = parsed;
       if (!SHOWN.has(stateType)) continue;
       const entry: IncidentTimelineEntry = { at: new Date(at(e)).toISOString(), kind: 'step', state: name, what: stateType === 'Wait' ? 'waiting' : '' };
@@ -85,8 +85,8 @@ export function summariseExecution(facts: ExecutionFacts, history: HistoryEvent[
       const s = stateOf(e);
       if (!s) continue;
       if (type.endsWith('Succeeded')) {
-        const result = parse((e.taskSucceededEventDetails ?? e.lambdaFunctionSucceededEventDetails)?.output) ?? {};
-        s.entry.what = describeResult(result);
+        const result = parseObject((e.taskSucceededEventDetails ?? e.lambdaFunctionSucceededEventDetails)?.output) ?? {};
+        s.entry.what = describeStepResult(result);
         const action = actionOf(result, new Date(at(e)).toISOString());
         if (action) actions.push(action);
         if (result.recovered === true && typeof result.checkedAt === 'string') mitigatedAt ??= result.checkedAt;
@@ -105,7 +105,7 @@ export function summariseExecution(facts: ExecutionFacts, history: HistoryEvent[
     } else if (type.endsWith('StateExited')) {
       const name = e.stateExitedEventDetails?.name ?? '?';
       const s = open.get(name);
-      const parsed = parse(e.stateExitedEventDetails?.output);
+      const parsed = parseObject(e.stateExitedEventDetails?.output);
       if (parsed && 'incident' in parsed) lastState = parsed;
       if (!s) continue;
       s.entry.seconds = Math.round((at(e) - s.enteredMs) / 1000);
@@ -143,8 +143,11 @@ export function outcomeOf(facts: Pick<ExecutionFacts, 'status' | 'output' | 'err
   }
 }
 
-/** One line per step result, in the runbook's words. */
-function describeResult(out: R): string {
+/**
+ * One line per step result, in the runbook's words. Recognised by shape, because on AWS the
+ * history names functions by their deployed names, not by handler. The drill's timeline uses it too.
+ */
+export function describeStepResult(out: R): string {
   if (out.assessment) return `${out.assessment.verdict}: ${(out.assessment.reasons as string[] | undefined)?.join('; ') ?? ''}`;
   if (Array.isArray(out.changes) && 'since' in out) return `${out.changes.length} change(s) since ${String(out.since).slice(11, 16)}${out.suspect ? `; newest: ${out.suspect}` : ''}`;
   if ('pattern' in out && Array.isArray(out.top)) {
@@ -157,8 +160,10 @@ function describeResult(out: R): string {
     return `${out.dryRun ? 'DRY RUN, would ' : ''}${how} (desired count ${out.desiredBefore} recorded first)`;
   }
   if ('stable' in out && 'attempts' in out) {
-    const verdict = out.stable ? 'stable' : out.exhausted ? `gave up after ${out.elapsedSeconds} s / ${out.attempts} polls` : 'not yet';
-    return `${out.runningCount}/${out.desiredCount} running, ${out.pendingCount} pending, ${out.deployments} deployment(s) — ${verdict}`;
+    const why = out.failing ? `, ${out.failedTasks} tasks failed since the change` : '';
+    const verdict = out.stable ? 'STABLE' : out.exhausted ? `gave up after ${out.elapsedSeconds} s / ${out.attempts} polls${why}` : 'not yet';
+    const healthy = typeof out.healthyCount === 'number' ? `, ${out.healthyCount} healthy` : '';
+    return `${out.runningCount}/${out.desiredCount} running${healthy}, ${out.pendingCount} pending, ${out.deployments} deployment(s) — ${verdict}`;
   }
   if ('recovered' in out && Array.isArray(out.reasons)) return `${out.recovered ? 'recovered' : 'NOT recovered'}: ${out.reasons.join('; ')}`;
   if ('restored' in out) return out.restored ? `desired count restored ${out.from} → ${out.to}` : `desired count already ${out.from}: nothing to restore`;
@@ -168,10 +173,10 @@ function describeResult(out: R): string {
 
 function actionOf(out: R, at: string): IncidentAction | undefined {
   if ('desiredBefore' in out && Array.isArray(out.changes)) {
-    return { at, what: describeResult(out), planned: out.dryRun === true, changes: out.changes };
+    return { at, what: describeStepResult(out), planned: out.dryRun === true, changes: out.changes };
   }
   if ('restored' in out && out.restored === true) {
-    return { at, what: describeResult(out), planned: out.dryRun === true, changes: [{ call: 'UpdateService', desiredCount: out.to }] };
+    return { at, what: describeStepResult(out), planned: out.dryRun === true, changes: [{ call: 'UpdateService', desiredCount: out.to }] };
   }
   return undefined;
 }
@@ -188,7 +193,8 @@ function whoOf(out: R): string | undefined {
   return typeof by === 'string' ? by : undefined;
 }
 
-function parse(text: string | undefined): R | undefined {
+/** A JSON object from a history event's input, output or cause; undefined for anything else. */
+export function parseObject(text: string | undefined): R | undefined {
   if (!text) return undefined;
   try {
     const v = JSON.parse(text) as unknown;
@@ -198,9 +204,10 @@ function parse(text: string | undefined): R | undefined {
   }
 }
 
-function shortCause(cause: string | undefined): string | undefined {
+/** The handler's message out of Step Functions' {"errorType","errorMessage"} cause. */
+export function shortCause(cause: string | undefined): string | undefined {
   if (!cause) return undefined;
-  const parsed = parse(cause);
+  const parsed = parseObject(cause);
   return (typeof parsed?.errorMessage === 'string' ? parsed.errorMessage : cause).slice(0, 300);
 }
 

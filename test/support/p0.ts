@@ -1,5 +1,5 @@
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
-import { fullHistory } from '../../cli/drill.ts';
+import { fullHistory } from '#commons/execution-history';
 import { Sandbox } from '../../sandbox/index.ts';
 import { parseScenario, type ScenarioInput } from '../../sandbox/scenario.ts';
 
