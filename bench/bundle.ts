@@ -14,7 +14,7 @@ export interface BundleFigure {
   initMillis: number;
 }
 
-/** Bundles a handler exactly as the stack does (infra/stack.ts): ESM, module-first, minified. */
+/** Bundles a handler exactly as the stack does (infra/handler-function.ts): ESM, module-first, minified. */
 export async function bundleHandler(handler: string, outDir: string): Promise<string> {
   const outfile = join(outDir, `${handler}.mjs`);
   await build({
@@ -22,7 +22,7 @@ export async function bundleHandler(handler: string, outDir: string): Promise<st
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node22',
+    target: 'node24',
     mainFields: ['module', 'main'],
     minify: true,
     outfile,

@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleHandler } from './bundle.ts';
 import { getApproval } from '#commons/approvals';
 import { documentClient } from '#commons/clients';
 import { Sandbox } from '../sandbox/index.ts';
@@ -28,22 +28,8 @@ const WARM_PER_PROCESS = Number(process.env.BENCH_WARM_RUNS ?? 10);
 const SLACK_LIMIT_MS = 3000;
 const TABLE = 'incident-flows-approvals';
 
-async function bundle(dir: string): Promise<string> {
-  const outfile = join(dir, 'slack-interactions.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'handlers', 'slack-interactions.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    minify: true,
-    outfile,
-    logLevel: 'error',
-    banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  });
-  return outfile;
-}
+/** Bundled exactly as the stack bundles it (bench/bundle.ts mirrors infra/handler-function.ts). */
+const bundle = (dir: string) => bundleHandler('slack-interactions', dir);
 
 /** Starts `count` P0 executions that stop at the on-call's approval, and keeps them waiting. */
 async function pendingApprovals(sandbox: Sandbox, count: number): Promise<string[]> {

@@ -4,7 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { APPROVAL_REJECTED, TIER_LABEL } from '#commons/approvals';
-import { TRANSIENT_ERRORS } from '#commons/errors';
+import { withTransientRetry } from './fragments.ts';
 import type { EscalationTier } from '#commons/policy';
 
 /**
@@ -72,14 +72,7 @@ export function approvalWithEscalation(scope: Construct, p: ApprovalWithEscalati
       retryOnServiceExceptions: false,
       comment: `${TIER_LABEL[tier.tier]}: ${tier.timeoutMinutes} min to answer`,
     });
-    ask.addRetry({
-      errors: [...TRANSIENT_ERRORS],
-      interval: Duration.seconds(2),
-      maxAttempts: 5,
-      backoffRate: 2,
-      maxDelay: Duration.seconds(30),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    withTransientRetry(ask);
     ask.addCatch(p.onRejected, { errors: [APPROVAL_REJECTED], resultPath: '$.rejection' });
     ask.addCatch(next, { errors: ['States.Timeout'], resultPath: '$.unanswered' });
     ask.addCatch(p.onError, { errors: ['States.ALL'], resultPath: '$.error' });

@@ -25,6 +25,11 @@ export function lambdaStep(scope: Construct, name: string, fn: IFunction, option
     ...(options.comment ? { comment: options.comment } : {}),
     taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
   });
+  return withTransientRetry(task);
+}
+
+/** The house retry policy: transient AWS and Lambda errors, 5 attempts, 2 s × 2ⁿ up to 30 s, full jitter. */
+export function withTransientRetry<T extends sfn.TaskStateBase>(task: T): T {
   task.addRetry({
     errors: [...TRANSIENT_ERRORS],
     interval: Duration.seconds(2),
