@@ -78,19 +78,21 @@ export class Sandbox {
 
     const invocations: Invocation[] = [];
     const current = new AsyncLocalStorage<Invocation>();
-    const clients = createClients({ endpoint: url, region: scenario.region, credentials: CREDENTIALS });
+    const clientOptions: ClientOptions = { endpoint: url, region: scenario.region, credentials: CREDENTIALS };
+    const clients = createClients(clientOptions);
     recordCalls(clients, current);
+    const config = sandboxConfig(scenario);
     // Slack's Web API fake and the approval callback (POST /slack/interactions) on the same port.
-    const approvals = await mountSlack({ server, clock, clients, clientOptions: { endpoint: url, region: scenario.region, credentials: CREDENTIALS }, approvalsTable: sandboxConfig(scenario).approvalsTable });
+    const approvals = await mountSlack({ server, clock, clients, clientOptions, approvalsTable: config.approvalsTable });
     const handlers = traced(
-      createHandlers({ clients, clock, config: sandboxConfig(scenario), fetch: globalThis.fetch, logger: () => silentLogger, approvals }),
+      createHandlers({ clients, clock, config, fetch: globalThis.fetch, logger: () => silentLogger, approvals }),
       current,
       invocations,
     );
     const sfn = new SfnFacade({ clock, region: scenario.region, accountId: scenario.accountId, handlers });
     const template = await synthesizeTemplate(scenario);
     server.passThrough('DynamoDB_20120810', dynamoListener());
-    await createTablesFromTemplate(template, dynamoClient({ endpoint: url, region: scenario.region, credentials: CREDENTIALS }));
+    await createTablesFromTemplate(template, dynamoClient(clientOptions));
     const machines = extractStateMachines(template, { region: scenario.region, accountId: scenario.accountId });
     for (const machine of machines) sfn.addStateMachine(machine);
 
