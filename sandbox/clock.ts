@@ -41,11 +41,27 @@ export class VirtualClock implements Clock {
     this.schedule();
   }
 
-  /** Resolves once the virtual clock has moved `seconds` forward; costs no real time. */
-  sleep(seconds: number): Promise<void> {
+  /**
+   * Resolves once the virtual clock has moved `seconds` forward; costs no real time. An abort
+   * withdraws the sleeper (a cancelled timeout must not hold time back or pull it forward) and
+   * rejects with the signal's reason.
+   */
+  sleep(seconds: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (seconds <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.sleepers.push({ wakeAt: this.ms + Math.round(seconds * 1000), resolve });
+    return new Promise((resolve, reject) => {
+      const sleeper = { wakeAt: this.ms + Math.round(seconds * 1000), resolve: () => {} };
+      const onAbort = () => {
+        this.sleepers = this.sleepers.filter((x) => x !== sleeper);
+        this.schedule();
+        reject(signal!.reason);
+      };
+      sleeper.resolve = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.sleepers.push(sleeper);
       this.schedule();
     });
   }
