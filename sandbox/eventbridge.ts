@@ -111,7 +111,7 @@ export class EventBridgeEmulator {
   /**
    * Makes the driver (a test or a drill) a participant of the virtual clock: simulated time then
    * passes only while it sleeps (`elapse`, a storm) or drains, not whenever the sandbox is idle —
-   * otherwise the timers of finished executions let time jump hours between two alarms.
+   * otherwise the next pending timer (a callback timeout, a Wait) lets time jump between two alarms.
    */
   holdClock(): void {
     if (this.holding) return;
