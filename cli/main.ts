@@ -22,6 +22,8 @@ Usage:
       Start a workflow by hand (p0); prints the execution ARN and its console link. A dry run waits and shows the planned changes.
   incident-flows status [execution] [--report] [--endpoint URL]      one execution (default: the newest) and its incident
   incident-flows list [--status RUNNING] [--limit N] [--endpoint URL]
+  incident-flows alarm <alarm-name> [--state ALARM|OK] [--reason TEXT] [--endpoint URL]
+      Set a CloudWatch alarm's state (set-alarm-state): ALARM reaches start-incident through EventBridge.
       Against AWS with your usual credentials, or a running \`incident-flows sandbox\` with --endpoint URL (docs/manual-start.md).
   incident-flows drill storm [--services 10] [--events 1000] [--seconds 60]
       An alarm storm through EventBridge → start-incident: one execution per service, every event on a timeline.
@@ -37,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'start':
     case 'status':
     case 'list':
+    case 'alarm':
       return incidentCommand(command, rest);
     case 'approve':
     case 'reject': {
@@ -106,7 +109,7 @@ async function serve(args: string[]): Promise<number> {
 }
 
 /** start, status, list, drill storm (cli/start.ts, cli/status.ts, cli/storm.ts): usage and input errors exit 2. */
-async function incidentCommand(command: 'start' | 'status' | 'list' | 'storm', args: string[]): Promise<number> {
+async function incidentCommand(command: 'start' | 'status' | 'list' | 'storm' | 'alarm', args: string[]): Promise<number> {
   quietSdkNotice();
   const { runIncidentCommand } = await import('./start.ts');
   return runIncidentCommand(command, args);

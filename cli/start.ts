@@ -182,9 +182,10 @@ export async function startCommand(args: string[], out: (text: string) => void =
 }
 
 /** Dispatch for cli/main.ts: a usage or input error is printed and exits 2, never a stack trace. */
-export async function runIncidentCommand(command: 'start' | 'status' | 'list' | 'storm', args: string[]): Promise<number> {
+export async function runIncidentCommand(command: 'start' | 'status' | 'list' | 'storm' | 'alarm', args: string[]): Promise<number> {
   try {
     if (command === 'start') return await startCommand(args);
+    if (command === 'alarm') return await (await import('./alarm.ts')).alarmCommand(args);
     const status = await import('./status.ts');
     if (command === 'status') return await status.statusCommand(args);
     if (command === 'list') return await status.listCommand(args);

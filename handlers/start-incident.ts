@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import {
+  cloudWatchTagReader,
   readAlarmEvent,
   routeByName,
   routeByTags,
@@ -10,7 +11,7 @@ import {
   type Destination,
   type Severity,
 } from '#commons/alarms';
-import { documentClient, once, sfnClient } from '#commons/clients';
+import { cloudWatchClient, documentClient, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { IncidentStore, IncidentStoreError, incidentSettingsFromEnv, type IncidentSettings, type IncidentTimelineEntry, type ServiceLock } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
@@ -236,6 +237,8 @@ const defaults = once(() => {
     clock: systemClock,
     settings,
     log: createLogger('start-incident'),
+    // Only when tag routing is configured: no CloudWatch call otherwise.
+    ...(settings.tagKeys ? { readAlarmTags: cloudWatchTagReader(cloudWatchClient()) } : {}),
   };
 });
 export const handler = step('start-incident', () => defaults().log, (event) => startIncident(event, defaults()));

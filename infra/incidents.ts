@@ -63,11 +63,6 @@ export class IncidentRecords extends Construct {
     super(scope, id);
     const { config } = props;
     const settings = parseContext(props.settings ?? this.node.tryGetContext('incidentFlowsIncidents'));
-    if (settings.tagRouting) {
-      // start-incident routes by tags through an injected reader (the sandbox has one); the AWS reader
-      // needs @aws-sdk/client-cloudwatch (ListTagsForResource), which is not a dependency yet.
-      throw new Error('context incidentFlowsIncidents.tagRouting: not available on AWS yet (needs @aws-sdk/client-cloudwatch in start-incident) — map alarms with "routes" (alarm name prefixes)');
-    }
     const routes = settings.routes ?? config.services.map((s) => ({ alarmPrefix: `${s.name}-`, service: s.name, severity: 'P0' as Severity }));
     const procedures: Partial<Record<Severity, sfn.IStateMachine>> = {};
     for (const [severity, workflow] of Object.entries(settings.procedures) as [Severity, string][]) {

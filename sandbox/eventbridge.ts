@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { documentClient, sfnClient } from '#commons/clients';
+import { cloudWatchTagReader, type AlarmTagReader } from '#commons/alarms';
+import { cloudWatchClient, documentClient, sfnClient } from '#commons/clients';
 import { incidentSettingsSchema, IncidentStore, type IncidentRecord, type IncidentSettings, type IncidentSettingsInput } from '#commons/incidents';
 import type { Logger } from '#commons/logger';
 import type { ReportPoster } from '#commons/report';
@@ -65,7 +66,7 @@ export class EventBridgeEmulator {
   readonly failures: { rule: string; error: string }[] = [];
   settings: IncidentSettings;
   private readonly inflight = new Set<Promise<unknown>>();
-  private readonly alarmTags = new Map<string, Record<string, string>>();
+  private readonly readAlarmTags: AlarmTagReader;
   private readonly store: IncidentStore;
   private readonly sfn: ReturnType<typeof sfnClient>;
   private counter = 0;
@@ -95,6 +96,13 @@ export class EventBridgeEmulator {
     const clients = sandbox.clientOptions();
     this.store = new IncidentStore(documentClient(clients), this.settings.incidentsTable);
     this.sfn = sfnClient(clients);
+    // Tags are read as on AWS: ListTagsForResource through the SDK, answered by the sandbox's CloudWatch.
+    this.readAlarmTags = cloudWatchTagReader(cloudWatchClient(clients));
+    // `aws cloudwatch set-alarm-state` on the sandbox reaches start-incident like an AWS alarm does.
+    sandbox.alarms.onChange = (change) =>
+      void this.deliverToStartIncident(
+        this.alarmEvent({ alarmName: change.alarmName, state: change.state, previousState: change.previousState, reason: change.reason }),
+      );
     const ours = new Set(sandbox.machines.map((m) => m.arn));
     sandbox.sfn.onEvent((event, execution) => {
       if (!TERMINAL_EVENTS.has(event.type ?? '') || !ours.has(execution.stateMachineArn)) return;
@@ -152,7 +160,7 @@ export class EventBridgeEmulator {
       account: accountId,
       time: at.replace(/\.\d+Z$/, 'Z'),
       region,
-      resources: [alarmArn(region, accountId, spec.alarmName)],
+      resources: [this.sandbox.alarms.arnOf(spec.alarmName)],
       detail: {
         alarmName: spec.alarmName,
         state: { value: state, reason: spec.reason ?? `Threshold Crossed: 1 datapoint was ${state === 'ALARM' ? 'greater' : 'not greater'} than the threshold`, timestamp: at.replace('Z', '+0000') },
@@ -164,7 +172,8 @@ export class EventBridgeEmulator {
 
   /** Fires an alarm state change through start-incident, as the EventBridge rule would. */
   fireAlarm(spec: AlarmSpec): Promise<StartIncidentResult> {
-    if (spec.tags) this.alarmTags.set(alarmArn(this.sandbox.scenario.region, this.sandbox.scenario.accountId, spec.alarmName), spec.tags);
+    // The alarm exists in the sandbox's CloudWatch with its tags, where start-incident reads them.
+    this.sandbox.alarms.put(spec.alarmName, spec.tags ?? {});
     return this.deliverToStartIncident(this.alarmEvent(spec));
   }
 
@@ -176,7 +185,7 @@ export class EventBridgeEmulator {
       clock: this.sandbox.clock,
       settings: this.settings,
       log: this.logger('start-incident'),
-      readAlarmTags: async (arn) => this.alarmTags.get(arn) ?? {},
+      readAlarmTags: this.readAlarmTags,
     });
     return this.track('alarm', run);
   }
@@ -298,9 +307,6 @@ export class EventBridgeEmulator {
 
 const TERMINAL_EVENTS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted']);
 
-function alarmArn(region: string, accountId: string, alarmName: string): string {
-  return `arn:aws:cloudwatch:${region}:${accountId}:alarm:${alarmName}`;
-}
 
 /** The event AWS sends for an execution status change (detail as documented for Standard workflows). */
 export function statusChangeEvent(execution: ExecutionRecord, sandbox: Pick<Sandbox, 'scenario' | 'clock'>): Record<string, unknown> {

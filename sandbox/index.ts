@@ -10,6 +10,7 @@ import { silentLogger } from '#commons/logger';
 import { createHandlers } from '../handlers/registry.ts';
 import { VirtualClock } from './clock.ts';
 import { CloudTrailStore } from './cloudtrail.ts';
+import { AlarmStore } from './cloudwatch.ts';
 import { EcsFleet } from './ecs.ts';
 import { apiFaultInterceptor, seededRandom } from './faults.ts';
 import { SandboxHttpServer, type AwsJsonOutcome } from './http.ts';
@@ -61,6 +62,7 @@ export class Sandbox {
     readonly logs: LogStore,
     readonly sfn: SfnFacade,
     readonly machines: ExtractedMachine[],
+    readonly alarms: AlarmStore,
   ) {}
 
   static async start(scenario: Scenario, options: SandboxOptions = {}): Promise<Sandbox> {
@@ -96,7 +98,9 @@ export class Sandbox {
     const machines = extractStateMachines(template, { region: scenario.region, accountId: scenario.accountId });
     for (const machine of machines) sfn.addStateMachine(machine);
 
-    const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines);
+    // One alarm per service as a team would set it; `aws cloudwatch set-alarm-state` fires it.
+    const alarms = new AlarmStore({ clock, region: scenario.region, accountId: scenario.accountId, alarmNames: scenario.services.map((s) => `${s.name}-unhealthy-hosts`) });
+    const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines, alarms);
     // EventBridge: alarms → start-incident, execution ends → record-incident (sandbox/eventbridge.ts).
     attachEventBridge(sandbox, options.incidents ? { settings: options.incidents } : {});
     // Every API sees the fleet as of "now" on the virtual clock, then the scenario's faults.
@@ -109,6 +113,7 @@ export class Sandbox {
     server.registerJson('com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101', 'cloudtrail', '1.1', trail.handle);
     server.registerJson('Logs_20140328', 'logs', '1.1', logs.handle);
     server.registerJson('AWSStepFunctions', 'sfn', '1.0', sfn.handle);
+    server.registerJson('GraniteServiceVersion20100801', 'cloudwatch', '1.0', alarms.handle);
     for (const s of scenario.services) {
       if (!s.healthPath) continue;
       server.route(`GET /${s.name}${s.healthPath}`, () => {

@@ -1,3 +1,4 @@
+import { type CloudWatchClient, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
 import * as z from 'zod';
 
 /**
@@ -127,6 +128,14 @@ export type TagKeys = z.output<typeof tagKeysSchema>;
 
 /** Reads an alarm's tags (CloudWatch ListTagsForResource on AWS). */
 export type AlarmTagReader = (alarmArn: string) => Promise<Record<string, string>>;
+
+/** The AWS reader: CloudWatch ListTagsForResource on the alarm's ARN. */
+export function cloudWatchTagReader(cloudwatch: CloudWatchClient): AlarmTagReader {
+  return async (alarmArn) => {
+    const out = await cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: alarmArn }));
+    return Object.fromEntries((out.Tags ?? []).filter((t) => t.Key).map((t) => [t.Key!, t.Value ?? '']));
+  };
+}
 
 export interface Destination {
   service: string;

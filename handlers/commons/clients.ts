@@ -1,4 +1,5 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -31,6 +32,7 @@ function clientConfig(options: ClientOptions) {
 export const ecsClient = (options: ClientOptions = {}) => new ECSClient(clientConfig(options));
 export const cloudTrailClient = (options: ClientOptions = {}) => new CloudTrailClient(clientConfig(options));
 export const logsClient = (options: ClientOptions = {}) => new CloudWatchLogsClient(clientConfig(options));
+export const cloudWatchClient = (options: ClientOptions = {}) => new CloudWatchClient(clientConfig(options));
 export const dynamoClient = (options: ClientOptions = {}) => new DynamoDBClient(clientConfig(options));
 export const sfnClient = (options: ClientOptions = {}) => new SFNClient(clientConfig(options));
 export const secretsClient = (options: ClientOptions = {}) => new SecretsManagerClient(clientConfig(options));

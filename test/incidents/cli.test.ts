@@ -1,4 +1,5 @@
 import { expect, test } from 'vitest';
+import { alarmCommand } from '../../cli/alarm.ts';
 import { startCommand } from '../../cli/start.ts';
 import { listCommand, statusCommand } from '../../cli/status.ts';
 import { withIncidents } from './support.ts';
@@ -36,5 +37,28 @@ test('CLI start: a bad service name is refused before anything starts, naming th
     await expect(startCommand(['p0', '--service', 'acme axon!', '--endpoint', sandbox.url], () => {})).rejects.toThrow(/field "service"/);
     await expect(startCommand(['p9', '--service', 'acme-axon', '--endpoint', sandbox.url], () => {})).rejects.toThrow(/unknown workflow "p9"/);
     expect(sandbox.sfn.listExecutionRecords()).toHaveLength(0);
+  });
+});
+
+test('CLI alarm (set-alarm-state) against a running sandbox: ALARM starts P0 through start-incident; OK and unknown alarms start nothing', async () => {
+  await withIncidents({ faults: [{ service: 'acme-axon', kind: 'crash-loop' }] }, async (sandbox, eventBridge) => {
+    sandbox.playOut();
+    const endpoint = ['--endpoint', sandbox.url];
+    const out = capture();
+    expect(await alarmCommand(['acme-orbit-unhealthy-hosts', '--state', 'OK', ...endpoint], out.out)).toBe(0);
+    await eventBridge.settled();
+    expect(sandbox.sfn.listExecutionRecords()).toHaveLength(0);
+
+    expect(await alarmCommand(['acme-axon-unhealthy-hosts', ...endpoint], out.out)).toBe(0);
+    await eventBridge.drain();
+    const runs = sandbox.sfn.listExecutionRecords();
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: 'SUCCEEDED', name: expect.stringMatching(/^acme-axon-\d{8}T\d{6}Z-[0-9a-f]+--p0$/) });
+    expect(JSON.parse(runs[0]!.input)).toMatchObject({ service: 'acme-axon', trigger: { kind: 'alarm', alarmName: 'acme-axon-unhealthy-hosts' } });
+    expect(sandbox.fleet.snapshot('acme-axon')).toMatchObject({ desiredCount: 2, runningCount: 2 });
+
+    await expect(alarmCommand(['no-such-alarm', ...endpoint], out.out)).rejects.toMatchObject({ name: 'ResourceNotFound' });
+    await expect(alarmCommand(['acme-axon-unhealthy-hosts', '--state', 'red', ...endpoint], out.out)).rejects.toThrow(/--state "red": use one of ALARM, OK/);
+    expect(sandbox.sfn.listExecutionRecords()).toHaveLength(1);
   });
 });

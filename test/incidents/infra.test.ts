@@ -45,3 +45,20 @@ test('least privilege: start-incident may start only the P0 machine and write it
 test('a procedure naming an unknown workflow is refused at synth, naming the setting', () => {
   expect(() => build({ incidentFlowsIncidents: { procedures: { P1: 'p1-degraded' } } })).toThrow(/incidentFlowsIncidents\.procedures\.P1: no workflow "p1-degraded"/);
 });
+
+test('tag routing on AWS: start-incident gets the tag keys and may read alarm tags (ListTagsForResource), nothing more', () => {
+  const tagged = Template.fromStack(build({ incidentFlowsIncidents: { tagRouting: true } }).stack).toJSON().Resources as Record<string, Resource>;
+  const [, startIncident] = Object.entries(tagged).find(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Tags?.some((t: { Value: string }) => t.Value === 'start-incident'),
+  )!;
+  expect(JSON.parse(startIncident.Properties.Environment.Variables.ALARM_TAG_KEYS)).toEqual({});
+  const statements = Object.values(tagged)
+    .filter((p) => p.Type === 'AWS::IAM::Policy' && JSON.stringify(p.Properties.Roles).includes(startIncident.Properties.Role['Fn::GetAtt'][0]))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+  const tags = statements.filter((s) => [s.Action].flat().includes('cloudwatch:ListTagsForResource'));
+  expect(tags).toHaveLength(1);
+  expect(JSON.stringify(tags[0]!.Resource)).toContain(':alarm:*');
+  // Without a name filter EventBridge must deliver every alarm; start-incident then routes by tags.
+  const alarmRule = Object.values(tagged).find((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern.source?.[0] === 'aws.cloudwatch');
+  expect(alarmRule!.Properties.EventPattern.detail.alarmName).toBeUndefined();
+});

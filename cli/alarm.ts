@@ -1,0 +1,27 @@
+import { parseArgs } from 'node:util';
+import { SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { cloudWatchClient } from '#commons/clients';
+import { CliUsageError, clientOptionsFrom, CONNECTION_OPTIONS } from './start.ts';
+
+const STATES = ['ALARM', 'OK', 'INSUFFICIENT_DATA'] as const;
+
+/**
+ * `incident-flows alarm <name>`: `aws cloudwatch set-alarm-state`, the usual way to test an alarm's
+ * wiring. On AWS the state change reaches start-incident through the EventBridge rule; against a
+ * running sandbox (`--endpoint URL`) the same path is emulated, so a rehearsal starts like a page.
+ */
+export async function alarmCommand(args: string[], out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...CONNECTION_OPTIONS, state: { type: 'string', default: 'ALARM' }, reason: { type: 'string' } },
+  });
+  const alarmName = positionals[0];
+  if (!alarmName) throw new CliUsageError('usage: incident-flows alarm <alarm-name> [--state ALARM|OK|INSUFFICIENT_DATA] [--reason TEXT] [--endpoint URL]');
+  const state = values.state.toUpperCase();
+  if (!(STATES as readonly string[]).includes(state)) throw new CliUsageError(`--state "${values.state}": use one of ${STATES.join(', ')}`);
+  const reason = values.reason ?? `incident-flows alarm: set to ${state} by hand to test the alarm's wiring`;
+  await cloudWatchClient(clientOptionsFrom(values)).send(new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: state as (typeof STATES)[number], StateReason: reason }));
+  out(`alarm ${alarmName} → ${state}${state === 'ALARM' ? '; EventBridge hands it to start-incident — follow it with `incident-flows list` / `status`' : ''}\n`);
+  return 0;
+}
