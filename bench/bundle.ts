@@ -25,6 +25,7 @@ export async function bundleHandler(handler: string, outDir: string): Promise<st
     target: 'node24',
     mainFields: ['module', 'main'],
     minify: true,
+    keepNames: true,
     outfile,
     logLevel: 'error',
     banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },

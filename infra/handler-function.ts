@@ -39,6 +39,9 @@ export function handlerFunction(scope: Construct, name: string, props: HandlerFu
       format: OutputFormat.ESM,
       mainFields: ['module', 'main'],
       minify: true,
+      // Error class names are the workflows' API (Retry/Catch match Lambda's errorType): minifying
+      // must not rename them, or TransientAwsError arrives as "cd" and is never retried.
+      keepNames: true,
       sourceMap: true,
       target: 'node24',
       banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",

@@ -3,11 +3,31 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { expect, test } from 'vitest';
+import { AwsServiceError, SandboxHttpServer } from '../../sandbox/http.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-test('`cdk synth` bundles every handler offline with the local esbuild (what `npm run synth` and `cdk deploy` do)', () => {
+type Handler = (event: unknown) => Promise<unknown>;
+
+/** Loads the deployable bundle of one handler, as Lambda would. */
+async function bundledHandler(out: string, template: { Resources: Record<string, { Type: string; Metadata?: Record<string, string>; Properties?: { Tags?: { Key: string; Value: string }[] } }> }, name: string): Promise<Handler> {
+  const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Tags?.some((t) => t.Value === name));
+  const file = join(out, fn!.Metadata!['aws:asset:path']!, 'index.mjs');
+  return ((await import(pathToFileURL(file).href)) as { handler: Handler }).handler;
+}
+
+async function rejection(run: Promise<unknown>): Promise<Error> {
+  try {
+    await run;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the handler to fail');
+}
+
+test('`cdk synth` bundles every handler offline with the local esbuild (what `npm run synth` and `cdk deploy` do), and the bundles keep the error names Retry and Catch match on', async () => {
   const out = mkdtempSync(join(tmpdir(), 'incident-flows-synth-'));
   const r = spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', out], {
     cwd: ROOT,
@@ -34,4 +54,23 @@ test('`cdk synth` bundles every handler offline with the local esbuild (what `np
     expect(statSync(bundle).size).toBeLessThan(1024 * 1024);
   }
   expect(readdirSync(out)).toContain('manifest.json');
+
+  // What runs on AWS keeps the error names Retry and Catch match on (minified bundles once lost them).
+  const throttled = new SandboxHttpServer();
+  throttled.registerJson('AmazonEC2ContainerServiceV20141113', 'ecs', '1.1', () => {
+    throw new AwsServiceError('ThrottlingException', 'Rate exceeded');
+  });
+  const saved = { ...process.env };
+  Object.assign(process.env, { AWS_ENDPOINT_URL: await throttled.listen(), AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', LOG_LEVEL: 'silent' });
+  try {
+    const assess = await bundledHandler(out, template, 'assess');
+    expect((await rejection(assess({ sevice: 'typo' }))).name).toBe('InvalidInputError');
+    const checkStability = await bundledHandler(out, template, 'check-stability');
+    const incident = { service: 'acme-axon', cluster: 'acme-cluster', logGroup: '/ecs/acme-axon', restartMode: 'force-new-deployment', lookbackMinutes: 60, expectedStartSeconds: 30, dryRun: false, requireApproval: false };
+    const err = await rejection(checkStability({ incident, since: new Date().toISOString(), attempts: 0, maxAttempts: 5, maxSeconds: 300 }));
+    expect(err.name).toBe('TransientAwsError');
+  } finally {
+    process.env = saved;
+    await throttled.close();
+  }
 }, 300_000);
