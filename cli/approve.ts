@@ -9,10 +9,11 @@ import {
   type Decision,
   type DecisionResult,
 } from '#commons/approvals';
-import { documentClient, sfnClient } from '#commons/clients';
+import { documentClient, sfnClient, type ClientOptions } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { configFromEnv } from '#commons/config';
 import { InvalidInputError } from '#commons/errors';
+import { clientOptionsFrom, CONNECTION_OPTIONS } from './start.ts';
 
 /**
  * The fallback for when Slack is down: `incident-flows approve <id>` / `reject <id> --reason …`.
@@ -52,28 +53,35 @@ export function isSandboxEndpoint(env: NodeJS.ProcessEnv = process.env): boolean
   return env.INCIDENT_FLOWS_SANDBOX === '1' || /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(env.AWS_ENDPOINT_URL ?? '');
 }
 
-async function stsIdentity(): Promise<CallerIdentity> {
+async function stsIdentity(clients: ClientOptions): Promise<CallerIdentity> {
   const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
-  const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
+  const out = await new STSClient({ ...(clients.region ? { region: clients.region } : {}) }).send(new GetCallerIdentityCommand({}));
   if (!out.Arn) throw new Error('STS GetCallerIdentity returned no ARN');
   return { arn: out.Arn };
 }
 
 /** `incident-flows approve|reject <approval-id> [--reason …]`. Exit codes: 0 decided, 1 refused, 2 bad usage. */
 export async function approveCommand(args: string[], decision: Decision, out = process.stdout, err = process.stderr): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { reason: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...CONNECTION_OPTIONS, reason: { type: 'string' }, table: { type: 'string' } },
+  });
   const id = positionals[0];
   const verb = decision === 'approved' ? 'approve' : 'reject';
   if (!id || positionals.length > 1) {
-    err.write(`usage: incident-flows ${verb} <approval-id>${decision === 'rejected' ? ' --reason "…"' : ' [--reason "…"]'}\n`);
+    err.write(`usage: incident-flows ${verb} <approval-id>${decision === 'rejected' ? ' --reason "…"' : ' [--reason "…"]'} [--prefix P | --table NAME] [--endpoint URL] [--region R]\n`);
     return 2;
   }
+  // Same connection flags as start/status/list; the table follows the stack's prefix.
+  const clients = clientOptionsFrom(values);
+  const sandbox = isSandboxEndpoint({ ...process.env, ...(clients.endpoint ? { AWS_ENDPOINT_URL: clients.endpoint } : {}) });
   const deps: CliDecisionDeps = {
-    dynamo: documentClient(),
-    sfn: sfnClient(),
+    dynamo: documentClient(clients),
+    sfn: sfnClient(clients),
     clock: systemClock,
-    table: configFromEnv().approvalsTable,
-    identity: isSandboxEndpoint() ? async () => SANDBOX_IDENTITY : stsIdentity,
+    table: values.table ?? (values.prefix ? `${values.prefix}-approvals` : configFromEnv().approvalsTable),
+    identity: sandbox ? async () => SANDBOX_IDENTITY : () => stsIdentity(clients),
   };
   try {
     const result = await decideFromCli(id, decision, values.reason, deps);

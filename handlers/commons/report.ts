@@ -188,9 +188,15 @@ function decisionOf(out: R): string {
   return 'answered';
 }
 
+/** Who decided: approval outputs carry `{id, name, via}`; older shapes a plain string. */
 function whoOf(out: R): string | undefined {
   const by = out.by ?? out.approvedBy ?? out.user;
-  return typeof by === 'string' ? by : undefined;
+  if (typeof by === 'string') return by;
+  if (by && typeof by === 'object') {
+    const name = typeof by.name === 'string' ? by.name : typeof by.id === 'string' ? by.id : undefined;
+    return name && typeof by.via === 'string' ? `${name} (${by.via})` : name;
+  }
+  return undefined;
 }
 
 /** A JSON object from a history event's input, output or cause; undefined for anything else. */

@@ -12,6 +12,8 @@ describe('drill p0 --approval: the drill plays the people with signed Slack clic
       { tier: 'team-lead', decision: 'approved', by: 'lee.lead', at: expect.stringMatching(/^2026-11-28T03:19/) },
     ]);
     expect(renderDrill(report)).toMatch(/team-lead\s+approved by lee\.lead/);
+    // The incident's audit trail names who approved, not only the approvals table.
+    expect(report.report).toMatch(/## Approvals[\s\S]*approved[^\n]*lee\.lead/);
   });
 
   test('reject: outcome rejected, no change made to the service', async () => {
