@@ -48,6 +48,8 @@ export class IncidentFlowsStack extends Stack {
         DEFAULT_CLUSTER: config.cluster,
         MANAGED_SERVICES: config.services.map((s) => s.name).join(','),
         EXPECTED_START_SECONDS: String(config.expectedStartSeconds),
+        // Console and CLI starts name no log group: the configured ones must win over /ecs/<service>.
+        SERVICE_LOG_GROUPS: JSON.stringify(Object.fromEntries(config.services.filter((s) => s.logGroup).map((s) => [s.name, s.logGroup]))),
         LOG_LEVEL: config.logLevel,
       },
     });

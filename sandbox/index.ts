@@ -189,6 +189,7 @@ function sandboxConfig(scenario: Scenario): Config {
     defaultCluster: scenario.cluster,
     managedServices: scenario.services.map((s) => s.name),
     logGroupPattern: '/ecs/{service}',
+    serviceLogGroups: Object.fromEntries(scenario.services.filter((s) => s.logGroup).map((s) => [s.name, s.logGroup!])),
     expectedStartSeconds: 30,
     healthRequestTimeoutMs: 2000,
     incidentsTable: 'incident-flows-incidents',

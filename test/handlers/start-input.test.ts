@@ -6,6 +6,7 @@ const config: Config = {
   defaultCluster: 'acme-cluster',
   managedServices: ['acme-axon', 'acme-orbit'],
   logGroupPattern: '/ecs/{service}',
+  serviceLogGroups: { 'acme-orbit': '/custom/orbit' },
   expectedStartSeconds: 30,
   healthRequestTimeoutMs: 5000,
   incidentsTable: 'incidents',
@@ -32,6 +33,11 @@ describe('start input: bad input gets an error naming the field and the fix', ()
       expectedStartSeconds: 30,
       dryRun: false,
     });
+  });
+
+  test('a service configured with its own log group gets it when the input names none', () => {
+    expect(resolveIncident({ service: 'acme-orbit' }, config).logGroup).toBe('/custom/orbit');
+    expect(resolveIncident({ service: 'acme-orbit', logGroup: '/other' }, config).logGroup).toBe('/other');
   });
 
   test('no service: names the field and shows an example', () => {

@@ -42,6 +42,8 @@ describe('the CDK app', () => {
     }
     const assess = functions.find(([, r]) => handlerTag(r) === 'assess')!;
     expect(assess[1].Properties.Environment.Variables.DEFAULT_CLUSTER).toBe('payments-prod');
+    // A console start names no log group: the configured one must reach the workflow, not /ecs/billing.
+    expect(JSON.parse(assess[1].Properties.Environment.Variables.SERVICE_LOG_GROUPS)).toEqual({ billing: '/custom/billing' });
   });
 
   test('every Task of every state machine invokes one of our functions', () => {
