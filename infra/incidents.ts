@@ -39,12 +39,20 @@ export const incidentsContextSchema = z
 
 export type IncidentsContext = z.output<typeof incidentsContextSchema>;
 
+/** Room after the longest execution for its end to be recorded and the lock released. */
+const LOCK_MARGIN_SECONDS = 15 * 60;
+
 export interface IncidentRecordsProps {
   config: StackConfig;
   /** Our state machines by workflow name, e.g. { "p0-system-down": p0.stateMachine }. */
   workflows: Record<string, sfn.IStateMachine>;
   /** Overrides context.incidentFlowsIncidents. */
   settings?: z.input<typeof incidentsContextSchema>;
+  /**
+   * The longest any of the workflows may run. The service lock must outlive it, or a later alarm
+   * would start a second execution while the first still waits (e.g. for the VP's approval).
+   */
+  longestExecution?: Duration;
 }
 
 /**
@@ -88,7 +96,7 @@ export class IncidentRecords extends Construct {
       PROCEDURES: Stack.of(this).toJsonString(Object.fromEntries(Object.entries(procedures).map(([s, m]) => [s, m.stateMachineArn]))),
       REMEDIATION_BUDGET: String(settings.remediationBudget),
       REMEDIATION_WINDOW_SECONDS: String(settings.remediationWindowSeconds),
-      INCIDENT_LOCK_SECONDS: String(settings.lockSeconds),
+      INCIDENT_LOCK_SECONDS: String(Math.max(settings.lockSeconds, (props.longestExecution?.toSeconds() ?? 0) + LOCK_MARGIN_SECONDS)),
       INCIDENT_COOLDOWN_SECONDS: String(settings.cooldownSeconds),
       SERVICE_INPUTS: JSON.stringify(Object.fromEntries(config.services.filter((s) => s.logGroup).map((s) => [s.name, { logGroup: s.logGroup }]))),
       LOG_LEVEL: config.logLevel,

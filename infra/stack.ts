@@ -39,7 +39,7 @@ export class IncidentFlowsStack extends Stack {
     });
     this.approvals.allowDecisionsFor(this.p0.stateMachine);
     // Alarm starts (one incident per service, remediation budget) and the incident record (docs/incidents.md).
-    new IncidentRecords(this, 'Incidents', { config, workflows: { 'p0-system-down': this.p0.stateMachine } });
+    new IncidentRecords(this, 'Incidents', { config, workflows: { 'p0-system-down': this.p0.stateMachine }, longestExecution: this.p0.timeout });
   }
 
   private handlerFunction(name: HandlerName, config: StackConfig): NodejsFunction {

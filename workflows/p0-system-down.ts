@@ -36,9 +36,13 @@ export const REJECTED = 'ApprovalRejected';
  */
 export class P0SystemDown extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  /** The longest an execution may run (1 h, plus the approval escalation when there is one). */
+  readonly timeout: Duration;
 
   constructor(scope: Construct, id: string, props: P0SystemDownProps) {
     super(scope, id);
+    const rule = ruleFor(props.policy ?? DEFAULT_APPROVAL_POLICY, WORKFLOW, 'restart');
+    this.timeout = props.timeout ?? Duration.minutes(60 + (props.requestApproval ? escalationMinutes(rule.escalation) : 0));
     const fn = props.functions;
     const bounds = props.stability ?? DEFAULT_STABILITY_BOUNDS;
     const incident = sfn.JsonPath.objectAt('$.incident');
@@ -128,7 +132,6 @@ export class P0SystemDown extends Construct {
     );
 
     // People in charge of the restart: the policy says when (docs/approvals.md).
-    const rule = ruleFor(props.policy ?? DEFAULT_APPROVAL_POLICY, WORKFLOW, 'restart');
     let remediate: sfn.IChainable = restart;
     if (props.requestApproval) {
       const approval = approvalWithEscalation(this, {
@@ -182,7 +185,7 @@ export class P0SystemDown extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout: props.timeout ?? Duration.minutes(60 + (props.requestApproval ? escalationMinutes(rule.escalation) : 0)),
+      timeout: this.timeout,
       comment: 'Runbook P0 Incident (System Down): assess, investigate, restart, wait until stable, redeploy once, verify; fail-safe restores the desired count.',
     });
   }

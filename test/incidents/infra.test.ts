@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, expect, test } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
+import { extractStateMachines } from '../../sandbox/sfn/asl.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -61,4 +62,15 @@ test('tag routing on AWS: start-incident gets the tag keys and may read alarm ta
   // Without a name filter EventBridge must deliver every alarm; start-incident then routes by tags.
   const alarmRule = Object.values(tagged).find((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern.source?.[0] === 'aws.cloudwatch');
   expect(alarmRule!.Properties.EventPattern.detail.alarmName).toBeUndefined();
+});
+
+test('the service lock outlives the longest execution (P0 with the approval escalation), so no second execution can start meanwhile', () => {
+  const [, startIncident] = Object.entries(resources).find(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Tags?.some((t: { Value: string }) => t.Value === 'start-incident'),
+  )!;
+  const template = { Resources: resources };
+  const [p0] = extractStateMachines(template, { region: 'us-east-1', accountId: '123456789012' });
+  const timeoutSeconds = p0!.definition.TimeoutSeconds as number;
+  expect(timeoutSeconds).toBeGreaterThan(7200);
+  expect(Number(startIncident.Properties.Environment.Variables.INCIDENT_LOCK_SECONDS)).toBeGreaterThan(timeoutSeconds);
 });
