@@ -94,7 +94,7 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       await deps.poster.post({ incidentId, service, outcome: summary.outcome, text: headline(record, summary.outcome, timeToMitigate), markdown: report });
       posted = true;
     } catch (err) {
-      // Give the claim back so EventBridge's retry posts it; the record itself is already written.
+      // Give the claim back so the retry (Lambda's async retries, then the dead-letter queue) posts it; the record itself is already written.
       await deps.store.unmarkNotified(incidentId, executionArn);
       throw err;
     }

@@ -125,6 +125,9 @@ async function openIncident(incidentId: string, alarm: AlarmChange, to: Destinat
   return { outcome: 'started', incidentId, service: to.service, executionArn, requireApproval: approval };
 }
 
+/** A claim whose execution has not started after this long was abandoned by a failed delivery. */
+const STALLED_CLAIM_SECONDS = 60;
+
 async function joinIncident(lock: ServiceLock, alarm: AlarmChange, to: Destination, deps: StartIncidentDeps): Promise<StartIncidentResult> {
   const { store, log, settings } = deps;
   const incidentId = lock.incidentId;
@@ -152,6 +155,19 @@ async function joinIncident(lock: ServiceLock, alarm: AlarmChange, to: Destinati
     }
     log.warn('incident escalated', { incidentId, service: to.service, from: lock.severity, to: to.severity, alarmName: alarm.alarmName, ...(executionArn ? { executionArn } : {}) });
     return { outcome: 'escalated', incidentId, service: to.service, from: lock.severity, to: to.severity, ...(executionArn ? { executionArn } : {}) };
+  }
+  // The incident was claimed but its execution never started (that delivery failed after the
+  // claim): this alarm finishes the job, rather than leaving the service without automation
+  // until the lock expires. The execution name is the incident's, so this cannot start a second.
+  const claimedSecondsAgo = Math.floor(deps.clock.now().getTime() / 1000) - (lock.expiresAt - settings.lockSeconds);
+  if (lock.state === 'open' && !lock.executionArn && claimedSecondsAgo > STALLED_CLAIM_SECONDS) {
+    const incident = await store.get(incidentId);
+    const procedure = settings.procedures[lock.severity];
+    if (procedure && incident?.startInput) {
+      const { executionArn } = await startProcedure(incidentId, to.service, lock.severity, procedure, incident.startInput, deps);
+      log.warn('open incident had no execution: started it', { incidentId, service: to.service, alarmName: alarm.alarmName, executionArn });
+      return { outcome: 'started', incidentId, service: to.service, executionArn, requireApproval: incident.requireApproval ?? false };
+    }
   }
   log.info('alarm added to the open incident: no new execution', { incidentId, service: to.service, alarmName: alarm.alarmName, incidentState: lock.state });
   return { outcome: 'appended', incidentId, service: to.service };

@@ -1,6 +1,7 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -130,13 +131,18 @@ export class IncidentRecords extends Construct {
       this.recordIncident.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [settings.slackSecretArn] }));
     }
 
-    // Deliveries that still fail after EventBridge's retries land here instead of vanishing.
+    // Events that could not be delivered, or whose handling kept failing, land here instead of vanishing.
     this.deadLetters = new sqs.Queue(this, 'UndeliveredEvents', {
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
     });
     const target = (fn: lambda.IFunction) => new targets.LambdaFunction(fn, { retryAttempts: 8, maxEventAge: Duration.hours(2), deadLetterQueue: this.deadLetters });
+    // EventBridge's retries and DLQ cover *delivering* the event; Lambda then runs it asynchronously
+    // and, after its own retries, would drop an event whose function kept failing. Keep those too.
+    for (const fn of [this.startIncident, this.recordIncident]) {
+      fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new destinations.SqsDestination(this.deadLetters) });
+    }
 
     // Into ALARM only. Without tag routing, only alarms that a route can map reach the function.
     this.alarmRule = new events.Rule(this, 'AlarmStartsIncident', {

@@ -149,3 +149,26 @@ describe('alarm starts: one incident per service, one execution per incident', (
     });
   });
 });
+
+describe('a claim whose execution never started does not leave the service without automation', () => {
+  test('StartExecution fails after the claim: the next alarm (past a grace minute) starts the incident\'s one execution', async () => {
+    // Step Functions refuses the first delivery's StartExecution on every SDK attempt (3), then recovers.
+    const outage = { api: 'sfn' as const, kind: 'server-error' as const, rate: 1, operations: ['StartExecution'], maxFailures: 3 };
+    await withIncidents({ faults: [outage] }, async (sandbox, eventBridge) => {
+      await expect(eventBridge.fireAlarm({ alarmName: `${AXON}-unhealthy-hosts` })).rejects.toMatchObject({ name: 'InternalFailure' });
+      expect(executions(sandbox)).toHaveLength(0);
+      // Within the grace minute another alarm just joins (the first delivery may still be starting it).
+      const early = await eventBridge.fireAlarm({ alarmName: `${AXON}-unhealthy-hosts` });
+      expect(early.outcome).toBe('appended');
+      await eventBridge.elapse(90);
+      const later = await eventBridge.fireAlarm({ alarmName: `${AXON}-unhealthy-hosts` });
+      expect(later.outcome).toBe('started');
+      expect(executions(sandbox)).toHaveLength(1);
+      expect(eventBridge.logs.some((l) => /open incident had no execution: started it/.test(l.message))).toBe(true);
+      // And once started, the incident's execution is not started again.
+      await eventBridge.elapse(90);
+      expect((await eventBridge.fireAlarm({ alarmName: `${AXON}-unhealthy-hosts` })).outcome).toBe('appended');
+      expect(executions(sandbox)).toHaveLength(1);
+    });
+  });
+});

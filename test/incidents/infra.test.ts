@@ -74,3 +74,13 @@ test('the service lock outlives the longest execution (P0 with the approval esca
   expect(timeoutSeconds).toBeGreaterThan(7200);
   expect(Number(startIncident.Properties.Environment.Variables.INCIDENT_LOCK_SECONDS)).toBeGreaterThan(timeoutSeconds);
 });
+
+test('an alarm or execution end whose handling keeps failing is kept in the dead-letter queue, not dropped by Lambda', () => {
+  const configs = ofType('AWS::Lambda::EventInvokeConfig');
+  const functions = [fn('start-incident')![0], fn('record-incident')![0]];
+  for (const id of functions) {
+    const config = configs.find((c) => JSON.stringify(c.Properties.FunctionName).includes(id));
+    expect(config?.Properties.DestinationConfig.OnFailure.Destination).toBeDefined();
+    expect(JSON.stringify(config!.Properties.DestinationConfig.OnFailure.Destination)).toContain('UndeliveredEvents');
+  }
+});
