@@ -1,5 +1,6 @@
 import { type ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { ecsClient, once } from '#commons/clients';
+import { describeService } from '#commons/ecs';
 import { systemClock, type Clock } from '#commons/clock';
 import { createLogger } from '#commons/logger';
 import { incidentSchema } from '#commons/schemas';
@@ -42,14 +43,18 @@ const inputSchema = z
   .strict();
 
 /**
- * Restart the service. The desired count comes from the assessment (taken before any change),
- * never re-read here: a retried scale-to-zero must not record 0 as "before".
+ * Restart the service. The desired count to come back to is the larger of the assessment's
+ * (taken before any change, so a retried scale-to-zero that finds 0 cannot record 0 as "before")
+ * and the service's current one (autoscaling or a person may have raised it while an approval
+ * waited): a restart never leaves fewer desired tasks than either.
  */
 export async function restartService(event: unknown, deps: RestartDeps): Promise<RestartResult> {
-  const { incident, desiredCount, attempt } = parseInput(inputSchema, event, 'restart-service input');
-  if (desiredCount < 1) throw new InvalidInputError('field "desiredCount" must be at least 1');
+  const { incident, desiredCount: assessed, attempt } = parseInput(inputSchema, event, 'restart-service input');
+  if (assessed < 1) throw new InvalidInputError('field "desiredCount" must be at least 1');
   const mode = attempt === 'redeploy' ? 'force-new-deployment' : incident.restartMode;
   const base = { cluster: incident.cluster, service: incident.service };
+  const desiredCount =
+    mode === 'scale-to-zero' ? Math.max(assessed, (await describeService(deps.ecs, incident.cluster, incident.service)).desiredCount ?? 0) : assessed;
   const changes: PlannedChange[] =
     mode === 'scale-to-zero'
       ? [
