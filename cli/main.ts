@@ -18,7 +18,7 @@ Usage:
       Decide an approval without Slack (Slack down): same exactly-once path, recorded as your AWS identity.
   incident-flows sandbox [--scenario FILE]
       Serve the sandbox on 127.0.0.1 until Ctrl-C; point the AWS CLI or SDK at it with AWS_ENDPOINT_URL.
-  incident-flows start <workflow> --service NAME [--cluster NAME] [--dry-run] [--wait] [--endpoint URL]
+  incident-flows start <workflow> --service NAME [--cluster NAME] [--dry-run] [--wait] [--force] [--endpoint URL]
       Start a workflow by hand (p0); prints the execution ARN and its console link. A dry run waits and shows the planned changes.
   incident-flows status [execution] [--report] [--endpoint URL]      one execution (default: the newest) and its incident
   incident-flows list [--status RUNNING] [--limit N] [--endpoint URL]

@@ -1,7 +1,8 @@
 import { DescribeExecutionCommand, ListStateMachinesCommand, SFNClient, StartExecutionCommand, type StateMachineListItem } from '@aws-sdk/client-sfn';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { sfnClient, type ClientOptions } from '#commons/clients';
+import { documentClient, sfnClient, type ClientOptions } from '#commons/clients';
+import { IncidentStore } from '#commons/incidents';
 import { consoleLink } from '#commons/report';
 import { incidentInputSchema } from '#commons/schemas';
 import { parseInput } from '#commons/validation';
@@ -84,6 +85,10 @@ export interface StartOptions {
   clients: ClientOptions;
   prefix?: string;
   timeoutSeconds?: number;
+  /** Start even though an alarm's incident is already remediating the service. */
+  force?: boolean;
+  /** The incidents table; defaults to `<prefix>-incidents`. */
+  incidentsTable?: string;
 }
 
 export interface StartResult {
@@ -108,6 +113,7 @@ export async function startWorkflow(opts: StartOptions): Promise<StartResult> {
   };
   // The workflow validates too; checking here turns a failed execution into an instant message.
   parseInput(incidentInputSchema, input, 'start input');
+  if (!opts.dryRun && !opts.force) await refuseIfRemediating(opts);
   const sfn = sfnClient(opts.clients);
   const stateMachineArn = await resolveStateMachine(sfn, opts.workflow, opts.prefix);
   const name = `cli-${opts.service.slice(0, 50)}-${new Date().toISOString().replace(/[-:.]/g, '')}`;
@@ -115,6 +121,30 @@ export async function startWorkflow(opts: StartOptions): Promise<StartResult> {
   const result: StartResult = { executionArn: executionArn!, consoleUrl: consoleLink(executionArn!), input };
   if (!opts.wait && !opts.dryRun) return result;
   return { ...result, ...(await waitForEnd(sfn, executionArn!, opts.timeoutSeconds ?? 900)) };
+}
+
+/**
+ * Two restart loops on one service fight each other: when an alarm's incident is open and its
+ * execution is running, a manual start is refused unless --force. No incidents table (a stack
+ * without alarm starts, or no read access) is not a reason to block a person.
+ */
+async function refuseIfRemediating(opts: StartOptions): Promise<void> {
+  const store = new IncidentStore(documentClient(opts.clients), opts.incidentsTable ?? `${opts.prefix ?? 'incident-flows'}-incidents`);
+  let lock;
+  try {
+    lock = await store.lock(opts.service);
+  } catch (err) {
+    if (['ResourceNotFoundException', 'AccessDeniedException'].includes((err as Error).name)) return;
+    throw err;
+  }
+  // The execution's status decides, not the lock's expiry: the sandbox's clock is not this one.
+  if (lock?.state !== 'open' || !lock.executionArn) return;
+  const { status } = await sfnClient(opts.clients).send(new DescribeExecutionCommand({ executionArn: lock.executionArn }));
+  if (status === 'RUNNING') {
+    throw new CliUsageError(
+      `${opts.service} already has an open incident ${lock.incidentId} (execution ${lock.executionArn.split(':').pop()}) remediating it — follow it with \`incident-flows status\`, or pass --force to start another run anyway`,
+    );
+  }
 }
 
 async function waitForEnd(sfn: SFNClient, executionArn: string, timeoutSeconds: number): Promise<Partial<StartResult>> {
@@ -162,10 +192,11 @@ export async function startCommand(args: string[], out: (text: string) => void =
       'restart-mode': { type: 'string' },
       wait: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
     },
   });
   const workflow = positionals[0];
-  if (!workflow || !values.service) throw new CliUsageError('usage: incident-flows start <workflow> --service NAME [--cluster NAME] [--dry-run] [--wait] [--endpoint URL]');
+  if (!workflow || !values.service) throw new CliUsageError('usage: incident-flows start <workflow> --service NAME [--cluster NAME] [--dry-run] [--wait] [--force] [--endpoint URL]');
   const result = await startWorkflow({
     workflow,
     service: values.service,
@@ -174,6 +205,7 @@ export async function startCommand(args: string[], out: (text: string) => void =
     ...(values.reason ? { reason: values.reason } : {}),
     ...(values['restart-mode'] ? { restartMode: values['restart-mode'] } : {}),
     wait: values.wait,
+    force: values.force,
     clients: clientOptionsFrom(values),
     ...(values.prefix ? { prefix: values.prefix } : {}),
   });

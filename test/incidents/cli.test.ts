@@ -62,3 +62,25 @@ test('CLI alarm (set-alarm-state) against a running sandbox: ALARM starts P0 thr
     expect(sandbox.sfn.listExecutionRecords()).toHaveLength(1);
   });
 });
+
+test('CLI start refuses to run a second restart loop on a service whose alarm incident is still remediating, unless --force', async () => {
+  await withIncidents(
+    { faults: [{ service: 'acme-axon', kind: 'crash-loop' }] },
+    async (sandbox, eventBridge) => {
+      sandbox.playOut();
+      // Budget spent: the alarm's execution waits for a person's approval, i.e. it is RUNNING.
+      const alarm = await eventBridge.fireAlarm({ alarmName: 'acme-axon-unhealthy-hosts' });
+      expect(alarm.outcome).toBe('started');
+      const endpoint = ['--endpoint', sandbox.url];
+      await expect(startCommand(['p0', '--service', 'acme-axon', ...endpoint], () => {})).rejects.toThrow(
+        /acme-axon already has an open incident acme-axon-\S+ \(execution \S+--p0\) remediating it .* --force/,
+      );
+      expect(sandbox.sfn.listExecutionRecords()).toHaveLength(1);
+      // A dry run changes nothing, so it is always allowed; --force is the person's explicit call.
+      expect(await startCommand(['p0', '--service', 'acme-axon', '--dry-run', ...endpoint], () => {})).toBe(0);
+      expect(await startCommand(['p0', '--service', 'acme-axon', '--force', ...endpoint], () => {})).toBe(0);
+      expect(sandbox.sfn.listExecutionRecords()).toHaveLength(3);
+    },
+    { budget: { maxAutomatic: 0, windowSeconds: 3600 } },
+  );
+});
