@@ -35,6 +35,7 @@ export async function assessImpact(event: unknown, deps: AssessDeps): Promise<{ 
 }
 
 const FAILING_EVENT = /unable to consistently start tasks|is unhealthy|failed (container )?health checks/i;
+const STEADY_EVENT = /has reached a steady state/i;
 
 function judge(service: Service, now: Date): Assessment {
   const desired = service.desiredCount ?? 0;
@@ -54,7 +55,10 @@ function judge(service: Service, now: Date): Assessment {
     if (running < desired) reasons.push(`${running} of ${desired} tasks running`);
     if (pending > 0) reasons.push(`${pending} task(s) pending`);
     if (deployments.some((d) => d.rolloutState === 'FAILED')) reasons.push('a deployment rollout FAILED');
-    const failing = events.find((e) => FAILING_EVENT.test(e.message));
+    // Events are newest first: a failure ECS reported before its latest steady state is history.
+    const steadyAt = events.findIndex((e) => STEADY_EVENT.test(e.message));
+    const failingAt = events.findIndex((e) => FAILING_EVENT.test(e.message));
+    const failing = failingAt >= 0 && (steadyAt < 0 || failingAt < steadyAt) ? events[failingAt] : undefined;
     if (failing) reasons.push(`ECS reports: ${failing.message}`);
     if (reasons.length > 0) verdict = 'degraded';
   }

@@ -134,6 +134,29 @@ export class P0SystemDown extends Construct {
     // People in charge of the restart: the policy says when (docs/approvals.md).
     let remediate: sfn.IChainable = restart;
     if (props.requestApproval) {
+      // An approval can take hours: look again before acting, the service may have recovered.
+      const assessAgain = lambdaStep(this, 'Assess again after approval', fn.assess, {
+        parameters: {
+          'service.$': '$.incident.service',
+          'cluster.$': '$.incident.cluster',
+          'logGroup.$': '$.incident.logGroup',
+          'restartMode.$': '$.incident.restartMode',
+          'lookbackMinutes.$': '$.incident.lookbackMinutes',
+          'expectedStartSeconds.$': '$.incident.expectedStartSeconds',
+        },
+        resultPath: '$.reassessment',
+      });
+      assessAgain.addCatch(failSafe, { resultPath: '$.error' });
+      assessAgain.next(
+        new sfn.Choice(this, 'Is the service still unhealthy?')
+          .when(
+            sfn.Condition.stringEquals('$.reassessment.assessment.verdict', 'healthy'),
+            new sfn.Pass(this, 'Record: recovered while people decided', { result: sfn.Result.fromString('no-action'), resultPath: '$.outcome' }).next(
+              new sfn.Succeed(this, 'Service recovered before the restart: no action'),
+            ),
+          )
+          .otherwise(restart),
+      );
       const approval = approvalWithEscalation(this, {
         what: 'the restart',
         workflow: WORKFLOW,
@@ -143,7 +166,7 @@ export class P0SystemDown extends Construct {
         escalation: rule.escalation,
         evidence: { assessment: '$.assessment', investigation: '$.investigation' },
         resultPath: '$.approval',
-        onApproved: restart,
+        onApproved: assessAgain,
         onRejected: new sfn.Fail(this, 'Stop: the restart was rejected', {
           error: REJECTED,
           cause: 'A person rejected the restart; nothing was changed on the service. The incident stays with people.',

@@ -1,7 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { mutatingCalls, runP0, withSandbox } from '../support/p0.ts';
 import { SLACK_USERS, slackOf } from '../../sandbox/slack.ts';
-import { beyondBudget, runP0WithPeople, SERVICE } from './support.ts';
+import { beyondBudget, runP0WithPeople, SERVICE, withPendingApproval } from './support.ts';
+import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { ecsClient } from '#commons/clients';
 
 const CRASH_LOOP = { faults: [{ service: SERVICE, kind: 'crash-loop' as const }] };
 
@@ -100,6 +102,28 @@ describe('P0 under the default policy: people are asked only when the input says
       expect(run.output.outcome).toBe('dry-run');
       expect(slackOf(sandbox).messages).toEqual([]);
       expect(mutatingCalls(sandbox)).toEqual([]);
+    });
+  });
+});
+
+describe('P0 looks again after an approval before acting', () => {
+  test('the service recovered while people decided: approved, re-assessed healthy, no restart', async () => {
+    await withPendingApproval(async (p) => {
+      // Meanwhile someone fixed it by hand (a forced deployment clears this crash loop) and it settled.
+      const ecs = ecsClient(p.sandbox.clientOptions());
+      await ecs.send(new UpdateServiceCommand({ cluster: 'acme-cluster', service: SERVICE, forceNewDeployment: true }));
+      p.sandbox.clock.advance(120);
+      expect(p.sandbox.fleet.snapshot(SERVICE)).toMatchObject({ runningCount: 2, healthyCount: 2 });
+      const answer = await p.post(p.click({ action: 'approve', user: SLACK_USERS.onCall }));
+      expect(answer.status).toBe(200);
+      const run = await p.finish();
+      expect(run.status).toBe('SUCCEEDED');
+      expect(JSON.parse(run.output ?? '{}').outcome).toBe('no-action');
+      const path = p.sandbox.sfn.history(run.executionArn).filter((e) => e.type?.endsWith('StateEntered')).map((e) => e.stateEnteredEventDetails?.name);
+      expect(path).toContain('Assess again after approval');
+      expect(path).not.toContain('Restart the service');
+      // Only the person's own UpdateService: the workflow changed nothing.
+      expect(mutatingCalls(p.sandbox)).toHaveLength(1);
     });
   });
 });
