@@ -1,7 +1,7 @@
 import type { ECSClient, Service } from '@aws-sdk/client-ecs';
 import { ecsClient, once } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
-import { describeService, readStability } from '#commons/ecs';
+import { countsOf, describeService, readStability, type StabilityReading } from '#commons/ecs';
 import { createLogger } from '#commons/logger';
 import { incidentSchema } from '#commons/schemas';
 import { step } from '#commons/step';
@@ -13,8 +13,7 @@ export interface CheckStabilityDeps {
   clock: Clock;
 }
 
-export interface StabilityCheck {
-  stable: boolean;
+export interface StabilityCheck extends StabilityReading {
   /** True once the loop's budget (attempts or time) is spent without stability: stop polling. */
   exhausted: boolean;
   /** Tasks of the deployment under watch that failed to start or crashed, when it is new since the change. */
@@ -23,12 +22,6 @@ export interface StabilityCheck {
   failing: boolean;
   attempts: number;
   elapsedSeconds: number;
-  runningCount: number;
-  desiredCount: number;
-  pendingCount: number;
-  healthyCount: number | undefined;
-  deployments: number;
-  rolloutState: string | undefined;
   checkedAt: string;
 }
 
@@ -50,22 +43,17 @@ export async function checkStability(event: unknown, deps: CheckStabilityDeps): 
   const attempts = input.attempts + 1;
   const elapsedSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(input.since)) / 1000));
   // A dry run changed nothing, so there is nothing to wait for.
-  const reading = input.incident.dryRun ? undefined : await readStability(deps.ecs, service);
-  const stable = reading?.stable ?? true;
+  const reading: StabilityReading = input.incident.dryRun
+    ? { ...countsOf(service), stable: true, healthyCount: undefined }
+    : await readStability(deps.ecs, service);
   const { failedTasks, failing } = failureSignal(service, Date.parse(input.since));
   return {
-    stable,
-    exhausted: !stable && (failing || attempts >= input.maxAttempts || elapsedSeconds >= input.maxSeconds),
+    ...reading,
+    exhausted: !reading.stable && (failing || attempts >= input.maxAttempts || elapsedSeconds >= input.maxSeconds),
     failedTasks,
-    failing: !stable && failing,
+    failing: !reading.stable && failing,
     attempts,
     elapsedSeconds,
-    runningCount: service.runningCount ?? 0,
-    desiredCount: service.desiredCount ?? 0,
-    pendingCount: service.pendingCount ?? 0,
-    healthyCount: reading?.healthyCount,
-    deployments: service.deployments?.length ?? 0,
-    rolloutState: reading?.rolloutState,
     checkedAt: now.toISOString(),
   };
 }

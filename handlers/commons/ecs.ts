@@ -79,19 +79,24 @@ export interface StabilityReading {
  */
 export async function readStability(ecs: ECSClient, service: Service): Promise<StabilityReading> {
   const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
-  const reading = {
-    runningCount: service.runningCount ?? 0,
-    desiredCount: service.desiredCount ?? 0,
-    pendingCount: service.pendingCount ?? 0,
-    deployments: service.deployments?.length ?? 0,
-    rolloutState: primary?.rolloutState,
-  };
+  const reading = countsOf(service);
   if (!isSteady(service)) return { ...reading, stable: false, healthyCount: undefined };
   if (!(await hasHealthCheck(ecs, primary?.taskDefinition ?? service.taskDefinition))) {
     return { ...reading, stable: true, healthyCount: undefined };
   }
   const healthyCount = await countHealthyTasks(ecs, service);
   return { ...reading, stable: healthyCount >= reading.desiredCount, healthyCount };
+}
+
+/** The counts DescribeServices gives, without the extra calls that health takes. */
+export function countsOf(service: Service): Omit<StabilityReading, 'stable' | 'healthyCount'> {
+  return {
+    runningCount: service.runningCount ?? 0,
+    desiredCount: service.desiredCount ?? 0,
+    pendingCount: service.pendingCount ?? 0,
+    deployments: service.deployments?.length ?? 0,
+    rolloutState: service.deployments?.find((d) => d.status === 'PRIMARY')?.rolloutState,
+  };
 }
 
 const healthCheckByTaskDefinition = new Map<string, boolean>();
