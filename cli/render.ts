@@ -23,7 +23,7 @@ export function renderDrill(r: DrillReport): string {
   for (const e of r.timeline) {
     const detail = approvalDetail(e.state, r) ?? e.detail;
     const time = e.at.slice(11, 19);
-    const t = `+${e.t}s`.padStart(6);
+    const t = `+${e.t}s`.padStart(7);
     const calls = e.calls.length ? `  [${compact(e.calls).join(', ')}]` : '';
     lines.push(`${time} ${t}  ${e.state.padEnd(width)}  ${detail}${calls}`);
   }
