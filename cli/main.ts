@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ScenarioError } from '../sandbox/scenario.ts';
-import { runDrill } from './drill.ts';
 import { DRILL_FAULTS, planDrill } from './drill-scenario.ts';
-import { renderDrill } from './render.ts';
 
 const USAGE = `incident-flows — the runbook's incident procedures as Step Functions workflows
 
@@ -85,6 +83,9 @@ async function drill(args: string[]): Promise<number> {
     return 2;
   }
   const plan = planDrill({ scenarioFile: values.scenario, service: values.service, fault: values.fault, approval: values.approval });
+  // The sandbox (every SDK client, the Step Functions runner) loads only for a drill: help, start,
+  // status and approve stay quick.
+  const [{ runDrill }, { renderDrill }] = await Promise.all([import('./drill.ts'), import('./render.ts')]);
   const report = await runDrill(plan);
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderDrill(report)}\n`);
   return report.passed ? 0 : 1;
