@@ -4,6 +4,7 @@ import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocume
 import * as z from 'zod';
 import type { Clock } from './clock.ts';
 import { IncidentFlowsError } from './errors.ts';
+import { writeIf } from './dynamo.ts';
 
 /**
  * Approvals: a person decides a risky step exactly once. The task token of the waiting Step
@@ -230,19 +231,15 @@ export async function listApprovals(deps: ApprovalStoreDeps, execution: string):
  * could no longer pass the freshness check. Returns false when it was seen before.
  */
 export async function rememberRequest(deps: ApprovalStoreDeps, digest: string, expiresAtSeconds: number): Promise<boolean> {
-  try {
-    await deps.dynamo.send(
+  return writeIf(
+    deps.dynamo.send(
       new PutCommand({
         TableName: deps.table,
         Item: { id: `seen-${digest}`, ttl: expiresAtSeconds },
         ConditionExpression: 'attribute_not_exists(id)',
       }),
-    );
-    return true;
-  } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 // ------------------------------------------------------------------ deciding
@@ -307,8 +304,8 @@ export async function decideApproval(
     ...(request.reason ? { reason: request.reason } : {}),
     ...(request.clickId ? { clickId: request.clickId } : {}),
   };
-  try {
-    await deps.dynamo.send(
+  const won = await writeIf(
+    deps.dynamo.send(
       new UpdateCommand({
         TableName: deps.table,
         Key: { id: record.id },
@@ -317,9 +314,9 @@ export async function decideApproval(
         ExpressionAttributeNames: Object.fromEntries(Object.keys(fields).map((k) => [`#${k}`, k])),
         ExpressionAttributeValues: { ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [`:${k}`, v])), ':pending': 'pending', ':now': now.getTime() },
       }),
-    );
-  } catch (err) {
-    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    ),
+  );
+  if (!won) {
     // Someone (or this very click, delivered twice) got there first, or it just expired.
     const latest = (await getApproval(deps, record.id)) ?? record;
     const answer = settledAnswer(latest, request, deps.clock);
@@ -374,8 +371,8 @@ function settledAnswer(record: ApprovalRecord, request: DecisionRequest, clock: 
 
 async function setStatusIfDecision(deps: ApprovalStoreDeps, id: string, decisionId: string, status: 'pending' | 'expired'): Promise<void> {
   const reopen = status === 'pending';
-  try {
-    await deps.dynamo.send(
+  await writeIf(
+    deps.dynamo.send(
       new UpdateCommand({
         TableName: deps.table,
         Key: { id },
@@ -384,10 +381,8 @@ async function setStatusIfDecision(deps: ApprovalStoreDeps, id: string, decision
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':status': status, ':decisionId': decisionId },
       }),
-    );
-  } catch (err) {
-    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-  }
+    ),
+  );
 }
 
 // ------------------------------------------------------------------ who may approve

@@ -2,6 +2,7 @@ import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } fr
 import * as z from 'zod';
 import { alarmRouteSchema, severitySchema, tagKeysSchema, type AlarmRoute, type Severity, type TagKeys } from './alarms.ts';
 import { IncidentFlowsError } from './errors.ts';
+import { writeIf } from './dynamo.ts';
 
 /**
  * The incident record and the per-service guards, in one DynamoDB table (partition key `pk`):
@@ -190,7 +191,6 @@ const lockKey = (service: string) => ({ pk: `SERVICE#${service}` });
 const budgetKey = (service: string) => ({ pk: `BUDGET#${service}` });
 const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
-const isConditionFailure = (err: unknown) => (err as Error).name === 'ConditionalCheckFailedException';
 
 /** DynamoDB operations on the incidents table; every method is safe to repeat. */
 export class IncidentStore {
@@ -211,8 +211,8 @@ export class IncidentStore {
 
   /** Takes the service for an incident unless another live incident holds it. */
   async claim(lock: Omit<ServiceLock, 'pk' | 'state'>, now: Date): Promise<boolean> {
-    try {
-      await this.db.send(
+    return writeIf(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...lockKey(lock.service), ...lock, state: 'open' },
@@ -221,18 +221,14 @@ export class IncidentStore {
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':now': epochSeconds(now), ':id': lock.incidentId, ':closed': 'closed', ':rank': lock.severityRank },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Raises the lock's severity if the incident still holds it at a lower one. */
   async raiseSeverity(service: string, incidentId: string, severity: Severity, rank: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return writeIf(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: lockKey(service),
@@ -240,17 +236,13 @@ export class IncidentStore {
           ConditionExpression: 'incidentId = :id AND severityRank < :rank',
           ExpressionAttributeValues: { ':sev': severity, ':rank': rank, ':id': incidentId },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   async noteExecution(service: string, incidentId: string, executionArn: string): Promise<void> {
-    try {
-      await this.db.send(
+    await writeIf(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: lockKey(service),
@@ -258,10 +250,8 @@ export class IncidentStore {
           ConditionExpression: 'incidentId = :id',
           ExpressionAttributeValues: { ':arn': executionArn, ':id': incidentId },
         }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+      ),
+    );
   }
 
   /**
@@ -270,8 +260,8 @@ export class IncidentStore {
    * holds the lock, and only for its latest execution, may release it.
    */
   async release(service: string, incidentId: string, executionArn: string | undefined, until: Date): Promise<boolean> {
-    try {
-      await this.db.send(
+    return writeIf(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: lockKey(service),
@@ -280,12 +270,8 @@ export class IncidentStore {
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':closed': 'closed', ':until': epochSeconds(until), ':id': incidentId, ...(executionArn ? { ':arn': executionArn } : {}) },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /**
@@ -302,8 +288,8 @@ export class IncidentStore {
       if (recent.some((r) => r.incidentId === incidentId)) return { requireApproval: false, used: recent.length };
       if (recent.length >= limit) return { requireApproval: true, used: recent.length };
       const version = item?.version ?? 0;
-      try {
-        await this.db.send(
+      const counted = await writeIf(
+        this.db.send(
           new PutCommand({
             TableName: this.table,
             Item: { ...budgetKey(service), service, remediations: [...recent, { at: now.getTime(), incidentId }], version: version + 1 },
@@ -311,11 +297,9 @@ export class IncidentStore {
             ExpressionAttributeNames: { '#version': 'version' },
             ExpressionAttributeValues: { ':v': version },
           }),
-        );
-        return { requireApproval: false, used: recent.length + 1 };
-      } catch (err) {
-        if (!isConditionFailure(err)) throw err;
-      }
+        ),
+      );
+      if (counted) return { requireApproval: false, used: recent.length + 1 };
     }
     throw new IncidentStoreError(`remediation budget of ${service}: too much contention, try again`);
   }
@@ -363,7 +347,7 @@ export class IncidentStore {
       );
       return (out.Attributes as IncidentRecord | undefined) ?? ({ id: incidentId } as IncidentRecord);
     } catch (err) {
-      if (isConditionFailure(err)) return undefined;
+      if ((err as Error).name === 'ConditionalCheckFailedException') return undefined;
       throw err;
     }
   }
@@ -394,8 +378,8 @@ export class IncidentStore {
    * (a redelivered event that re-runs the idempotent StartExecution adds nothing). True if new.
    */
   async addExecution(incidentId: string, name: string, ref: ExecutionRef, entry: IncidentTimelineEntry): Promise<boolean> {
-    try {
-      await this.db.send(
+    return writeIf(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: incidentKey(incidentId),
@@ -404,12 +388,8 @@ export class IncidentStore {
           ExpressionAttributeNames: { '#name': name },
           ExpressionAttributeValues: { ':ref': ref, ':empty': [], ':entry': [entry] },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   async get(incidentId: string): Promise<IncidentRecord | undefined> {
@@ -448,8 +428,10 @@ export class IncidentStore {
       values[':executions'] = { [executionName]: execution };
       sets.push('#executions = :executions');
     }
-    try {
-      await this.db.send(
+    // Not applied when recorded already (a redelivery) or the record changed shape under us: either
+    // way, read what is there.
+    await writeIf(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: incidentKey(incidentId),
@@ -458,18 +440,15 @@ export class IncidentStore {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      // Recorded already (a redelivery), or the record changed shape under us: read what is there.
-    }
+      ),
+    );
     return (await this.get(incidentId))!;
   }
 
   /** Saves the report; true only for the first caller per execution (so Slack hears it once). */
   async saveReport(incidentId: string, executionArn: string, report: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return writeIf(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: incidentKey(incidentId),
@@ -477,12 +456,8 @@ export class IncidentStore {
           ConditionExpression: 'NOT contains(notified, :arn)',
           ExpressionAttributeValues: { ':report': report, ':arns': new Set([executionArn]), ':arn': executionArn },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Undoes saveReport's claim when the post failed, so a retry posts again. */
