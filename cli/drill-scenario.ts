@@ -89,6 +89,7 @@ function planFault(options: DrillPlanOptions): DrillPlan {
     ...scenarioInput(base),
     faults: [
       ...base.apiFaults,
+      ...base.eventFaults,
       ...base.serviceFaults.filter((f) => f.service !== service),
       ...DRILL_FAULTS[fault].faults.map((f) => ({ ...f, service })),
     ],
@@ -116,6 +117,6 @@ export function expectedFrom(scenario: Scenario, service: string): Outcome {
 }
 
 function scenarioInput(s: Scenario): ScenarioInput {
-  const { serviceFaults: _sf, apiFaults: _af, ...rest } = s;
+  const { serviceFaults: _sf, apiFaults: _af, eventFaults: _ef, ...rest } = s;
   return rest;
 }

@@ -1,15 +1,75 @@
 import type { Clock } from '#commons/clock';
 
 /**
- * Simulated time for the sandbox. Nothing moves on its own: time advances when a sleeper asks
- * for it (a Wait state, a retry interval, a drill step). With several concurrent executions
- * ("actors"), time only jumps once every actor is asleep, to the earliest wake-up — a
- * discrete-event scheduler — so one execution's 30 s wait does not age another by 30 s.
+ * The sandbox's time, in one of two modes behind one interface:
+ *
+ * - `VirtualClock` (drills, tests): nothing moves on its own; time jumps to the next wake-up once
+ *   every participant is asleep — ten simulated minutes take milliseconds.
+ * - `WallClock` (`incident-flows sandbox`): time follows the wall clock from now, `speed` times
+ *   faster, so the runbook's own `aws` commands, pasted by a person, behave as on AWS.
+ *
+ * Simulated components (the ECS scheduler, EventBridge deliveries) register passive stops with
+ * `at`: a stop fires when time reaches it, but never moves time by itself — an idle sandbox stays
+ * idle, and a jump over a stop halts there first, so events carry the time they happened.
  */
-export class VirtualClock implements Clock {
+export interface SimClock extends Clock {
+  readonly mode: 'virtual' | 'wall';
+  nowMs(): number;
+  /** Moves time forward unconditionally, firing every stop on the way in order. */
+  advance(seconds: number): void;
+  /** A participant whose work must finish before time jumps (virtual mode; no-op on the wall clock). */
+  enter(): void;
+  leave(): void;
+  /** Resolves once `seconds` have passed on this clock; an abort withdraws it and rejects with the reason. */
+  sleep(seconds: number, signal?: AbortSignal): Promise<void>;
+  /** Runs `run` when time reaches `atMs` (at once if it already has). Returns a cancel function. */
+  at(atMs: number, run: () => void): () => void;
+}
+
+interface Sleeper {
+  wakeAt: number;
+  resolve: () => void;
+}
+
+interface Stop {
+  at: number;
+  seq: number;
+  run: () => void;
+}
+
+/** Time-ordered passive stops; equal times fire in the order they were added. */
+class Stops {
+  private items: Stop[] = [];
+  private seq = 0;
+
+  add(at: number, run: () => void): () => void {
+    const stop = { at, seq: (this.seq += 1), run };
+    this.items.push(stop);
+    this.items.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    return () => {
+      this.items = this.items.filter((s) => s !== stop);
+    };
+  }
+
+  next(): number | undefined {
+    return this.items[0]?.at;
+  }
+
+  /** Pops and runs every stop due at `ms`, one at a time (a stop may add or cancel others). */
+  fireDue(ms: number): void {
+    for (let s = this.items[0]; s && s.at <= ms; s = this.items[0]) {
+      this.items.shift();
+      s.run();
+    }
+  }
+}
+
+export class VirtualClock implements SimClock {
+  readonly mode = 'virtual' as const;
   private ms: number;
   private actors = 0;
-  private sleepers: { wakeAt: number; resolve: () => void }[] = [];
+  private sleepers: Sleeper[] = [];
+  private readonly stops = new Stops();
   private scheduled = false;
 
   constructor(start: Date | number = Date.parse('2026-11-28T03:00:00Z')) {
@@ -24,10 +84,14 @@ export class VirtualClock implements Clock {
     return this.ms;
   }
 
-  /** Moves time forward unconditionally (used before an incident to let a fault play out). */
   advance(seconds: number): void {
     if (seconds < 0) throw new RangeError(`cannot move the clock backwards (${seconds}s)`);
-    this.ms += Math.round(seconds * 1000);
+    const target = this.ms + Math.round(seconds * 1000);
+    for (let next = this.stops.next(); next !== undefined && next <= target; next = this.stops.next()) {
+      this.ms = Math.max(this.ms, next);
+      this.stops.fireDue(this.ms);
+    }
+    this.ms = target;
     this.wakeDue();
   }
 
@@ -50,7 +114,7 @@ export class VirtualClock implements Clock {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (seconds <= 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const sleeper = { wakeAt: this.ms + Math.round(seconds * 1000), resolve: () => {} };
+      const sleeper: Sleeper = { wakeAt: this.ms + Math.round(seconds * 1000), resolve: () => {} };
       const onAbort = () => {
         this.sleepers = this.sleepers.filter((x) => x !== sleeper);
         this.schedule();
@@ -66,6 +130,14 @@ export class VirtualClock implements Clock {
     });
   }
 
+  at(atMs: number, run: () => void): () => void {
+    if (atMs <= this.ms) {
+      queueMicrotask(run);
+      return () => {};
+    }
+    return this.stops.add(atMs, run);
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -74,8 +146,17 @@ export class VirtualClock implements Clock {
       this.scheduled = false;
       if (this.sleepers.length === 0) return;
       if (this.actors > 0 && this.sleepers.length < this.actors) return;
-      const next = Math.min(...this.sleepers.map((s) => s.wakeAt));
-      if (next > this.ms) this.ms = next;
+      const wake = Math.min(...this.sleepers.map((s) => s.wakeAt));
+      const stop = this.stops.next();
+      if (stop !== undefined && stop < wake) {
+        // Halt at the stop; what it sets off (an event delivery) may enter before time goes on.
+        this.ms = Math.max(this.ms, stop);
+        this.stops.fireDue(this.ms);
+        this.schedule();
+        return;
+      }
+      if (wake > this.ms) this.ms = wake;
+      this.stops.fireDue(this.ms);
       this.wakeDue();
     });
   }
@@ -85,5 +166,95 @@ export class VirtualClock implements Clock {
     this.sleepers = this.sleepers.filter((s) => s.wakeAt > this.ms);
     for (const s of due) s.resolve();
     if (this.sleepers.length > 0) this.schedule();
+  }
+}
+
+/** setTimeout's ceiling (~24.8 days); longer waits re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Wall time from `start`, `speed` times faster: one real timer drives every sleeper and stop, so
+ * `advance` (a person skipping ahead) fires them in order too.
+ */
+export class WallClock implements SimClock {
+  readonly mode = 'wall' as const;
+  private readonly realStart = performance.now();
+  private offsetMs = 0;
+  private sleepers: Sleeper[] = [];
+  private readonly stops = new Stops();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly startMs: number = Date.now(),
+    readonly speed = 1,
+  ) {
+    if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError(`speed must be a positive number (got ${speed})`);
+  }
+
+  now(): Date {
+    return new Date(this.nowMs());
+  }
+
+  nowMs(): number {
+    return Math.floor(this.startMs + this.offsetMs + (performance.now() - this.realStart) * this.speed);
+  }
+
+  advance(seconds: number): void {
+    if (seconds < 0) throw new RangeError(`cannot move the clock backwards (${seconds}s)`);
+    this.offsetMs += Math.round(seconds * 1000);
+    this.fire();
+  }
+
+  enter(): void {}
+
+  leave(): void {}
+
+  sleep(seconds: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (seconds <= 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const sleeper: Sleeper = { wakeAt: this.nowMs() + Math.round(seconds * 1000), resolve: () => {} };
+      const onAbort = () => {
+        this.sleepers = this.sleepers.filter((x) => x !== sleeper);
+        reject(signal!.reason);
+      };
+      sleeper.resolve = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.sleepers.push(sleeper);
+      this.arm();
+    });
+  }
+
+  at(atMs: number, run: () => void): () => void {
+    const cancel = this.stops.add(atMs, run);
+    this.arm();
+    return cancel;
+  }
+
+  /** Stops the driving timer (the server is shutting down). */
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private fire(): void {
+    const now = this.nowMs();
+    this.stops.fireDue(now);
+    const due = this.sleepers.filter((s) => s.wakeAt <= now);
+    this.sleepers = this.sleepers.filter((s) => s.wakeAt > now);
+    for (const s of due) s.resolve();
+    this.arm();
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const wakes = [this.stops.next(), ...this.sleepers.map((s) => s.wakeAt)].filter((x): x is number => x !== undefined);
+    if (wakes.length === 0) return;
+    const realMs = Math.max(0, (Math.min(...wakes) - this.nowMs()) / this.speed);
+    this.timer = setTimeout(() => this.fire(), Math.min(MAX_TIMER_MS, Math.ceil(realMs)));
   }
 }

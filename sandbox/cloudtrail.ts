@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { VirtualClock } from '#sandbox/clock';
+import type { SimClock } from '#sandbox/clock';
 import { AwsServiceError, type AwsJsonService } from '#sandbox/http';
 
 export interface TrailEvent {
@@ -30,14 +30,14 @@ const LOOKUP_KEYS = {
  * mutating call here, the scenario seeds the "recent changes" an investigator should find.
  */
 export class CloudTrailStore {
-  private readonly clock: VirtualClock;
+  private readonly clock: SimClock;
   private readonly region: string;
   private readonly accountId: string;
   /** Oldest first; seeded events may be back-dated, so insertion keeps the order. */
   private readonly list: TrailEvent[] = [];
   private counter = 0;
 
-  constructor(opts: { clock: VirtualClock; region: string; accountId: string }) {
+  constructor(opts: { clock: SimClock; region: string; accountId: string }) {
     this.clock = opts.clock;
     this.region = opts.region;
     this.accountId = opts.accountId;

@@ -1,11 +1,58 @@
 import type { CloudTrailStore } from '#sandbox/cloudtrail';
-import type { VirtualClock } from '#sandbox/clock';
+import type { SimClock } from '#sandbox/clock';
 import { AwsServiceError, type AwsJsonService } from '#sandbox/http';
 import type { LogStore } from '#sandbox/logs';
 import type { Scenario, ServiceFault, ServiceSpec } from '#sandbox/scenario';
+import {
+  deploymentStateChange,
+  serviceAction,
+  taskStateChange,
+  type DeploymentEventName,
+  type EcsEvent,
+  type ServiceActionName,
+} from './ecs/events.ts';
+import {
+  alive,
+  byStopPreference,
+  familyOf,
+  healthy,
+  isHealthyTask,
+  pending,
+  primaryOf,
+  running,
+  SECOND,
+  setStatus,
+  setTarget,
+  tasksOf,
+  type Body,
+  type Deployment,
+  type Fate,
+  type SimService,
+  type Task,
+  type TaskDef,
+} from './ecs/model.ts';
+import { loadBalancing, planTarget, REASONS } from './ecs/targets.ts';
+import {
+  deploymentConfiguration,
+  invalidParameter,
+  optionalInteger,
+  optionalString,
+  optionalStringList,
+  paginate,
+  requiredString,
+  validateContainers,
+} from './ecs/validation.ts';
+import { CONTAINER_PORT, deploymentDesired, serviceView, taskView, type ViewContext } from './ecs/views.ts';
+import type {
+  FleetReadings,
+  LoadBalancerView,
+  ServiceSample,
+  TargetGroupView,
+  TargetHealthView,
+  TargetSample,
+} from './fleet-views.ts';
 
-// ---- Timing (virtual ms). Service-specific times (start, health check, drain) come from the scenario.
-const SECOND = 1000;
+// ---- Timing (virtual ms). Service-specific times (start, warm-up, drain) come from the scenario.
 const START_JITTER = 0.25;
 /** PROVISIONING -> PENDING: Fargate attaching the ENI. */
 const PROVISIONING_MS = 2 * SECOND;
@@ -17,11 +64,21 @@ const STOPPING_MS = 2 * SECOND;
 const UNSTARTED_STOP_MS = 1 * SECOND;
 /** ECS keeps stopped tasks describable for about an hour. */
 const STOPPED_RETENTION_MS = 60 * 60 * SECOND;
+/**
+ * The service scheduler acts on its own cadence, after UpdateService has returned (ECS Developer
+ * Guide, "Service scheduler concepts"): here 1-3 s after a change. Two updates inside that window
+ * collapse — desired 0 then 2 may stop nothing, as on AWS.
+ */
+const SCHEDULER_DELAY_MS = 1 * SECOND;
+const SCHEDULER_JITTER_MS = 2 * SECOND;
 /** Task-launch throttling after consecutive failures: 5 s, 10 s, 20 s, 40 s, then 60 s. */
 const LAUNCH_BACKOFF_BASE_MS = 5 * SECOND;
 const LAUNCH_BACKOFF_CAP_MS = 60 * SECOND;
 /** Consecutive failed tasks before ECS posts "unable to consistently start tasks". */
 const UNSTABLE_AFTER_FAILURES = 3;
+/** The container health check of the task definitions the sandbox registers: every 10 s, 3 retries. */
+const CONTAINER_CHECK_INTERVAL_MS = 10 * SECOND;
+const CONTAINER_CHECK_RETRIES = 3;
 /** Scenario-start faults hit the already-running tasks a little apart, not in lock step. */
 const INITIAL_FAILURE_JITTER_MS = 3 * SECOND;
 /** Healthy tasks write a routine log line about once a minute; some are WARNs. */
@@ -34,7 +91,6 @@ const DEFAULT_DEPLOYED_AGO_MS = 24 * 60 * 60 * SECOND;
 
 /** Who the sandbox says made the calls it records in CloudTrail (the workflow's Lambda role). */
 const CALLER = 'incident-flows';
-const CONTAINER_PORT = 8080;
 
 const CRASH_ERRORS = [
   'ERROR Unhandled exception in request handler: ECONNREFUSED 10.0.3.12:5432',
@@ -42,6 +98,7 @@ const CRASH_ERRORS = [
   'ERROR Database connection pool exhausted: timed out acquiring a connection after 5000 ms',
 ];
 const CRASH_EXIT = 'ERROR Process exited with code 1';
+const UNHEALTHY_ERROR = 'ERROR GET /health 503: dependency check failed (ledger-db: connection refused)';
 const ROUTINE_INFO = ['INFO GET /api/v1/status 200 14ms', 'INFO Processed 120 requests in the last minute', 'INFO GET /health 200 2ms'];
 const ROUTINE_WARN = [
   'WARN Slow response from governance Lambda: 1840 ms',
@@ -49,92 +106,16 @@ const ROUTINE_WARN = [
   'WARN Retrying DynamoDB request after ProvisionedThroughputExceededException (attempt 2)',
 ];
 
-type LastStatus = 'PROVISIONING' | 'PENDING' | 'RUNNING' | 'DEACTIVATING' | 'STOPPING' | 'STOPPED';
-type Fate = 'healthy' | 'crash' | 'bad-image';
-type Body = Record<string, unknown>;
-
-interface TaskDef {
-  arn: string;
-  family: string;
-  revision: number;
-  container: { name: string; image: string };
-  /** The TaskDefinition object as DescribeTaskDefinition returns it. */
-  definition: Body;
-  tags: unknown[];
-}
-
-interface Deployment {
-  id: string;
-  status: 'PRIMARY' | 'ACTIVE';
-  taskDef: TaskDef;
-  createdAt: number;
-  updatedAt: number;
-  rolloutState: 'IN_PROGRESS' | 'COMPLETED';
-  failedTasks: number;
-}
-
-interface Task {
-  id: string;
-  arn: string;
-  deployment: Deployment;
-  fate: Fate;
-  /** Launch to RUNNING (slow-start stretches it). */
-  startMs: number;
-  lastStatus: LastStatus;
-  desiredStatus: 'RUNNING' | 'STOPPED';
-  healthStatus: 'UNKNOWN' | 'HEALTHY';
-  createdAt: number;
-  pullStartedAt?: number;
-  pullStoppedAt?: number;
-  startedAt?: number;
-  stoppingAt?: number;
-  executionStoppedAt?: number;
-  stoppedAt?: number;
-  stopCode?: string;
-  stoppedReason?: string;
-  exitCode?: number;
-  containerReason?: string;
-  ip: string;
-  eniId: string;
-  availabilityZone: string;
-  version: number;
-}
-
-interface SimService {
-  spec: ServiceSpec;
-  name: string;
-  arn: string;
-  logGroup: string;
-  desiredCount: number;
-  minimumHealthyPercent: number;
-  maximumPercent: number;
-  /** PRIMARY first. */
-  deployments: Deployment[];
-  /** Newest first, as DescribeServices returns them. */
-  events: { id: string; createdAt: number; message: string }[];
-  /** Tasks not yet STOPPED: all the scheduler has to look at. */
-  tasks: Task[];
-  /** STOPPED tasks, kept for ListTasks/DescribeTasks until the retention runs out. */
-  stopped: Task[];
-  createdAt: number;
-  /** Faults on this service; a crash and a slow start may combine. */
-  faults: ServiceFault[];
-  /** New deployments and scale-to-zero since the scenario started; faults clear after enough of them. */
-  restarts: number;
-  consecutiveFailures: number;
-  nextLaunchAt: number;
-  unstableReported: boolean;
-  wakeAt: number | undefined;
-  steadySince: number | undefined;
-}
-
 export interface ServiceSnapshot {
   name: string;
   desiredCount: number;
   runningCount: number;
   pendingCount: number;
+  /** Tasks the scheduler counts healthy: RUNNING, container check passing, load-balancer target healthy. */
   healthyCount: number;
-  deployments: { id: string; status: string; taskDefinition: string; desiredCount: number; runningCount: number; pendingCount: number; rolloutState: string }[];
+  deployments: { id: string; status: string; taskDefinition: string; desiredCount: number; runningCount: number; pendingCount: number; rolloutState: string; failedTasks: number }[];
+  /** Target states by count, when a load balancer is in front. */
+  targets?: Record<string, number>;
   events: { createdAt: Date; message: string }[];
   taskDefinition: string;
 }
@@ -156,20 +137,30 @@ class EventQueue {
     this.items.splice(lo, 0, item);
   }
 
+  head(): number | undefined {
+    return this.items[0]?.at;
+  }
+
   popDue(ms: number): { at: number; run: () => void } | undefined {
     return this.items.length > 0 && this.items[0]!.at <= ms ? this.items.shift() : undefined;
   }
 }
 
+export type EcsEventListener = (event: EcsEvent) => void;
+
 /**
- * A lazily simulated ECS cluster on the virtual clock. Nothing runs in the background: every
- * API call (and the glue) first calls advanceTo(now), which plays the queued lifecycle steps
- * (task starts, health checks, crashes, drains) in time order, each followed by a pass of the
- * service scheduler (`reconcile`), as ECS's own scheduler reacts to task state changes.
+ * A simulated ECS cluster on the sandbox clock. Lifecycle steps (task starts, health checks,
+ * crashes, drains, scheduler passes) wait in a time-ordered queue; the fleet registers a passive
+ * stop on the clock for the next one, so it plays on time even when nobody calls the API — and
+ * ECS's EventBridge events leave when they happen. Every API call also first catches up
+ * (`advanceTo(now)`).
  */
-export class EcsFleet {
+export class EcsFleet implements FleetReadings {
+  readonly region: string;
+  readonly accountId: string;
+  readonly clusterName: string;
   private readonly scenario: Scenario;
-  private readonly clock: VirtualClock;
+  private readonly clock: SimClock;
   private readonly trail: CloudTrailStore;
   private readonly logs: LogStore;
   private readonly rng: () => number;
@@ -178,18 +169,26 @@ export class EcsFleet {
   /** family -> revisions, ascending. */
   private readonly taskDefs = new Map<string, TaskDef[]>();
   private readonly queue = new EventQueue();
+  private readonly listeners: EcsEventListener[] = [];
+  private readonly view: ViewContext;
   private now: number;
+  private armed: { at: number; cancel: () => void } | undefined;
 
-  constructor(opts: { scenario: Scenario; clock: VirtualClock; trail: CloudTrailStore; logs: LogStore; rng: () => number }) {
+  constructor(opts: { scenario: Scenario; clock: SimClock; trail: CloudTrailStore; logs: LogStore; rng: () => number }) {
     this.scenario = opts.scenario;
     this.clock = opts.clock;
     this.trail = opts.trail;
     this.logs = opts.logs;
     this.rng = opts.rng;
+    this.region = opts.scenario.region;
+    this.accountId = opts.scenario.accountId;
+    this.clusterName = opts.scenario.cluster;
     this.now = opts.clock.nowMs();
     this.clusterArn = this.arn(`cluster/${this.scenario.cluster}`);
+    this.view = { region: this.region, accountId: this.accountId, cluster: this.clusterName, clusterArn: this.clusterArn, arn: (r) => this.arn(r), caller: CALLER };
     this.seedTrail();
     for (const spec of this.scenario.services) this.createService(spec);
+    this.arm();
   }
 
   handle: AwsJsonService = (operation, body) => {
@@ -199,6 +198,11 @@ export class EcsFleet {
     return op(body);
   };
 
+  /** ECS's EventBridge events, as they happen (sandbox/eventbridge.ts delivers them to rules). */
+  onEvent(listener: EcsEventListener): void {
+    this.listeners.push(listener);
+  }
+
   advanceTo(ms: number): void {
     for (let next = this.queue.popDue(ms); next; next = this.queue.popDue(ms)) {
       this.now = Math.max(this.now, next.at);
@@ -206,12 +210,14 @@ export class EcsFleet {
     }
     this.now = Math.max(this.now, ms);
     this.pruneStoppedTasks();
+    this.arm();
   }
 
   snapshot(service: string): ServiceSnapshot | undefined {
     this.advanceTo(this.clock.nowMs());
     const s = this.services.get(service);
     if (!s) return undefined;
+    const targets = s.lb ? countBy(s.tasks.flatMap((t) => (t.target ? [t.target.state] : []))) : undefined;
     return {
       name: s.name,
       desiredCount: s.desiredCount,
@@ -224,26 +230,130 @@ export class EcsFleet {
           id: d.id,
           status: d.status,
           taskDefinition: d.taskDef.arn,
-          desiredCount: this.deploymentDesired(s, d),
+          desiredCount: deploymentDesired(s, d),
           runningCount: running(tasks).length,
           pendingCount: pending(tasks).length,
           rolloutState: d.rolloutState,
+          failedTasks: d.failedTasks,
         };
       }),
+      ...(targets ? { targets } : {}),
       events: s.events.map((e) => ({ createdAt: new Date(e.createdAt), message: e.message })),
       taskDefinition: primaryOf(s).taskDef.arn,
     };
   }
 
+  /**
+   * Whether the service answers its health URL. Behind a load balancer: a healthy target answers;
+   * with none healthy the ALB fails open to every registered target (ELBv2 User Guide), so a
+   * ready application still answers. Without one: any healthy task.
+   */
   isHealthy(service: string): boolean {
     this.advanceTo(this.clock.nowMs());
     const s = this.services.get(service);
-    return s !== undefined && healthy(s.tasks).length > 0;
+    if (!s) return false;
+    if (!s.lb) return healthy(s.tasks).length > 0;
+    const registered = s.tasks.filter((t) => t.target && t.target.state !== 'draining');
+    if (registered.some((t) => t.target!.state === 'healthy')) return true;
+    return registered.some((t) => t.fate === 'healthy' && t.startedAt !== undefined && this.now >= t.startedAt + t.warmupMs);
   }
 
   steadySince(service: string): number | undefined {
     this.advanceTo(this.clock.nowMs());
     return this.services.get(service)?.steadySince;
+  }
+
+  // ---------------------------------------------------------------- FleetReadings (ELBv2, CloudWatch)
+
+  serviceNames(): string[] {
+    return [...this.services.keys()];
+  }
+
+  utilisationBaseline(service: string): { cpu: number; memory: number } | undefined {
+    const s = this.services.get(service);
+    return s ? { cpu: s.spec.cpuPercent, memory: s.spec.memoryPercent } : undefined;
+  }
+
+  loadBalancers(): LoadBalancerView[] {
+    return [...this.services.values()].flatMap((s) =>
+      s.lb
+        ? [{ arn: s.lb.loadBalancerArn, name: s.lb.loadBalancerName, dnsName: `${s.lb.loadBalancerName}-${s.lb.loadBalancerArn.slice(-10)}.${this.region}.elb.amazonaws.com`, vpcId: VPC_ID, createdAt: new Date(s.createdAt) }]
+        : [],
+    );
+  }
+
+  targetGroups(): TargetGroupView[] {
+    return [...this.services.values()].flatMap((s) =>
+      s.lb
+        ? [
+            {
+              arn: s.lb.targetGroupArn,
+              name: s.lb.targetGroupName,
+              service: s.name,
+              loadBalancerArn: s.lb.loadBalancerArn,
+              vpcId: VPC_ID,
+              port: CONTAINER_PORT,
+              healthCheck: {
+                path: s.lb.healthCheckPath,
+                intervalSeconds: s.lb.intervalSeconds,
+                timeoutSeconds: s.lb.timeoutSeconds,
+                healthyThreshold: s.lb.healthyThreshold,
+                unhealthyThreshold: s.lb.unhealthyThreshold,
+                matcher: '200',
+              },
+              deregistrationDelaySeconds: s.lb.deregistrationDelaySeconds,
+            },
+          ]
+        : [],
+    );
+  }
+
+  targetHealth(targetGroupArn: string): TargetHealthView[] | undefined {
+    this.advanceTo(this.clock.nowMs());
+    const s = [...this.services.values()].find((x) => x.lb?.targetGroupArn === targetGroupArn);
+    if (!s) return undefined;
+    return s.tasks
+      .filter((t) => t.target)
+      .map((t) => ({
+        id: t.ip,
+        port: CONTAINER_PORT,
+        availabilityZone: t.availabilityZone,
+        state: t.target!.state,
+        ...(t.target!.reason ? { reason: t.target!.reason } : {}),
+        ...(t.target!.description ? { description: t.target!.description } : {}),
+      }));
+  }
+
+  serviceSample(service: string, atMs: number): ServiceSample | undefined {
+    this.advanceTo(this.clock.nowMs());
+    const s = this.services.get(service);
+    if (!s || atMs > this.now || atMs < this.now - STOPPED_RETENTION_MS) return undefined;
+    const all = [...s.tasks, ...s.stopped];
+    const within = (from: number | undefined, to: number | undefined) => from !== undefined && from <= atMs && (to === undefined || atMs < to);
+    const desired = [...s.desiredHistory].reverse().find((h) => h.at <= atMs)?.desired ?? s.desiredHistory[0]?.desired ?? 0;
+    return {
+      desired,
+      running: all.filter((t) => within(t.startedAt, t.runningUntil)).length,
+      pending: all.filter((t) => within(t.createdAt, t.startedAt ?? t.stoppingAt)).length,
+      healthy: all.filter((t) => within(t.healthyAt, t.runningUntil)).length,
+      failedLastMinute: s.stopped.filter((t) => !t.everHealthy && t.stoppedAt !== undefined && t.stoppedAt > atMs - 60 * SECOND && t.stoppedAt <= atMs).length,
+    };
+  }
+
+  targetSample(targetGroupArn: string, atMs: number): TargetSample | undefined {
+    this.advanceTo(this.clock.nowMs());
+    const s = [...this.services.values()].find((x) => x.lb?.targetGroupArn === targetGroupArn);
+    if (!s || atMs > this.now || atMs < this.now - STOPPED_RETENTION_MS) return undefined;
+    const sample: TargetSample = { healthy: 0, unhealthy: 0, other: 0 };
+    for (const t of [...s.tasks, ...s.stopped]) {
+      const target = t.target;
+      if (!target || (target.removedAt !== undefined && target.removedAt <= atMs)) continue;
+      const state = [...target.history].reverse().find((h) => h.at <= atMs)?.state;
+      if (state === 'healthy') sample.healthy += 1;
+      else if (state === 'unhealthy') sample.unhealthy += 1;
+      else if (state !== undefined) sample.other += 1;
+    }
+    return sample;
   }
 
   // ---------------------------------------------------------------- setup
@@ -277,7 +387,16 @@ export class EcsFleet {
   private createService(spec: ServiceSpec): void {
     const deployedAt = this.deployedAt(spec.name);
     const current = this.registerInitialRevisions(spec, deployedAt);
-    const steadyAt = deployedAt + (spec.startSeconds + spec.healthCheckSeconds) * SECOND;
+    const lb = spec.loadBalancer
+      ? loadBalancing(spec.loadBalancer === true ? DEFAULT_LB : spec.loadBalancer, {
+          region: this.region,
+          accountId: this.accountId,
+          service: spec.name,
+          ids: [this.hex(16), this.hex(16)],
+        })
+      : undefined;
+    const readyMs = (spec.startSeconds + spec.healthCheckSeconds) * SECOND;
+    const steadyAt = deployedAt + readyMs + (lb ? (lb.intervalSeconds * lb.healthyThreshold + 5) * SECOND : 0);
     const primary: Deployment = {
       id: this.deploymentId(),
       status: 'PRIMARY',
@@ -285,8 +404,11 @@ export class EcsFleet {
       createdAt: deployedAt,
       updatedAt: steadyAt,
       rolloutState: 'COMPLETED',
+      rolloutStateReason: '',
       failedTasks: 0,
+      hadHealthyTask: true,
     };
+    primary.rolloutStateReason = `ECS deployment ${primary.id} completed.`;
     const s: SimService = {
       spec,
       name: spec.name,
@@ -295,7 +417,12 @@ export class EcsFleet {
       desiredCount: spec.desiredCount,
       minimumHealthyPercent: spec.minimumHealthyPercent,
       maximumPercent: spec.maximumPercent,
+      circuitBreaker: { ...spec.circuitBreaker },
+      controller: spec.deploymentController,
+      healthCheckGracePeriodSeconds: spec.healthCheckGracePeriodSeconds,
+      lb,
       deployments: [primary],
+      lastCompleted: { id: primary.id, taskDef: current },
       events: [],
       tasks: [],
       stopped: [],
@@ -305,13 +432,16 @@ export class EcsFleet {
       consecutiveFailures: 0,
       nextLaunchAt: 0,
       unstableReported: false,
-      wakeAt: undefined,
+      passAt: undefined,
+      passDesired: spec.desiredCount,
       steadySince: steadyAt,
+      desiredHistory: [{ at: deployedAt, desired: spec.desiredCount }],
     };
     this.services.set(s.name, s);
     this.logs.ensureGroup(s.logGroup);
     const tasks = Array.from({ length: spec.desiredCount }, () => this.seedRunningTask(s, primary, deployedAt));
     if (tasks.length > 0) this.addEvent(s, startedMessage(s, tasks), deployedAt);
+    if (lb && tasks.length > 0) this.addEvent(s, registeredMessage(s, tasks.length), deployedAt + readyMs);
     this.addEvent(s, `(service ${s.name}) (deployment ${primary.id}) deployment completed.`, steadyAt);
     this.addEvent(s, `(service ${s.name}) has reached a steady state.`, steadyAt);
     this.scheduleInitialFailures(s, tasks);
@@ -331,6 +461,7 @@ export class EcsFleet {
   }
 
   private initialTaskDefRequest(spec: ServiceSpec, family: string, image: string): Body {
+    const group = spec.logGroup ?? `/ecs/${spec.name}`;
     return {
       family,
       networkMode: 'awsvpc',
@@ -344,57 +475,94 @@ export class EcsFleet {
           image,
           essential: true,
           portMappings: [{ containerPort: CONTAINER_PORT, hostPort: CONTAINER_PORT, protocol: 'tcp' }],
-          // Tasks report HEALTHY only because a container health check is defined, as on ECS.
-          healthCheck: {
-            command: ['CMD-SHELL', `curl -f http://localhost:${CONTAINER_PORT}/health || exit 1`],
-            interval: 10,
-            timeout: 5,
-            retries: 3,
-            startPeriod: Math.round(spec.healthCheckSeconds),
-          },
+          // Tasks report HEALTHY only when a container health check is defined, as on ECS.
+          ...(spec.containerHealthCheck
+            ? {
+                healthCheck: {
+                  command: ['CMD-SHELL', `curl -f http://localhost:${CONTAINER_PORT}/health || exit 1`],
+                  interval: CONTAINER_CHECK_INTERVAL_MS / SECOND,
+                  timeout: 5,
+                  retries: CONTAINER_CHECK_RETRIES,
+                  startPeriod: Math.min(300, Math.round(spec.healthCheckSeconds)),
+                },
+              }
+            : {}),
           logConfiguration: {
             logDriver: 'awslogs',
-            options: { 'awslogs-group': spec.logGroup ?? `/ecs/${spec.name}`, 'awslogs-region': this.scenario.region, 'awslogs-stream-prefix': 'ecs' },
+            options: { 'awslogs-group': group, 'awslogs-region': this.scenario.region, 'awslogs-stream-prefix': 'ecs' },
           },
         },
       ],
     };
   }
 
-  /** A task of the deployment the scenario starts with: already RUNNING and HEALTHY. */
+  /** A task of the deployment the scenario starts with: already RUNNING, HEALTHY and registered. */
   private seedRunningTask(s: SimService, d: Deployment, launchedAt: number): Task {
-    const task = this.newTask(s, d, 'healthy', s.spec.startSeconds * SECOND, launchedAt);
+    const task = this.newTask(s, d, 'healthy', s.spec.startSeconds * SECOND, s.spec.healthCheckSeconds * SECOND, launchedAt);
     task.pullStartedAt = launchedAt + PROVISIONING_MS;
     task.pullStoppedAt = task.startedAt = launchedAt + task.startMs;
     task.lastStatus = 'RUNNING';
-    task.healthStatus = 'HEALTHY';
+    task.healthStatus = d.taskDef.containerHealthCheck ? 'HEALTHY' : 'UNKNOWN';
+    const readyAt = task.startedAt + task.warmupMs;
+    if (s.lb) {
+      task.target = { state: 'healthy', history: planTarget(s.lb, task.startedAt, readyAt).map((step) => ({ at: step.at, state: step.state })) };
+    }
+    task.everHealthy = true;
+    task.healthyAt = task.target ? task.target.history.at(-1)!.at : readyAt;
     this.log(s, task, `INFO Starting ${d.taskDef.container.name} (${d.taskDef.container.image})`, task.startedAt);
-    this.log(s, task, 'INFO Health check passed: GET /health 200', task.startedAt + s.spec.healthCheckSeconds * SECOND);
+    this.log(s, task, 'INFO Health check passed: GET /health 200', readyAt);
     this.scheduleRoutineLog(s, task);
     return task;
   }
 
-  /** crash-loop and bad-image are active from the scenario start: the running tasks fail first. */
+  /** crash-loop, bad-image and failing health checks are active from the scenario start: the running tasks fail first. */
   private scheduleInitialFailures(s: SimService, tasks: Task[]): void {
     const failing = s.faults.find((f) => f.kind !== 'slow-start');
     if (!failing) return;
     for (const task of tasks) {
-      task.fate = 'crash';
       const at = this.now + failing.crashAfterSeconds * SECOND + Math.floor(this.rng() * INITIAL_FAILURE_JITTER_MS);
-      this.schedule(s, at, () => this.crash(s, task));
+      if (failing.kind === 'failing-health-check') {
+        task.fate = 'unhealthy';
+        this.schedule(at, () => this.beginFailingChecks(s, task));
+      } else {
+        task.fate = 'crash';
+        this.schedule(at, () => this.crash(s, task));
+      }
     }
   }
 
   // ---------------------------------------------------------------- task lifecycle
 
-  private schedule(s: SimService, at: number, step: () => void): void {
-    this.queue.push(at, () => {
-      step();
+  private schedule(at: number, step: () => void): void {
+    this.queue.push(at, step);
+    if (this.armed === undefined || at < this.armed.at) this.arm();
+  }
+
+  /** One passive stop on the clock, at the next queued step: the fleet then plays on time by itself. */
+  private arm(): void {
+    const head = this.queue.head();
+    if (head === this.armed?.at) return;
+    this.armed?.cancel();
+    this.armed = head === undefined ? undefined : { at: head, cancel: this.clock.at(head, () => this.onStop()) };
+  }
+
+  private onStop(): void {
+    this.armed = undefined;
+    this.advanceTo(this.clock.nowMs());
+  }
+
+  /** The scheduler's next pass, coalesced: ECS looks at the service shortly after a change, not in the call. */
+  private requestPass(s: SimService): void {
+    if (s.passAt !== undefined) return;
+    const at = this.now + SCHEDULER_DELAY_MS + Math.floor(this.rng() * SCHEDULER_JITTER_MS);
+    s.passAt = at;
+    this.schedule(at, () => {
+      s.passAt = undefined;
       this.reconcile(s);
     });
   }
 
-  private newTask(s: SimService, d: Deployment, fate: Fate, startMs: number, createdAt: number): Task {
+  private newTask(s: SimService, d: Deployment, fate: Fate, startMs: number, warmupMs: number, createdAt: number): Task {
     const id = this.hex(32);
     const task: Task = {
       id,
@@ -402,9 +570,11 @@ export class EcsFleet {
       deployment: d,
       fate,
       startMs,
+      warmupMs,
       lastStatus: 'PROVISIONING',
       desiredStatus: 'RUNNING',
       healthStatus: 'UNKNOWN',
+      everHealthy: false,
       createdAt,
       ip: `10.0.${1 + Math.floor(this.rng() * 3)}.${2 + Math.floor(this.rng() * 250)}`,
       eniId: `eni-${this.hex(17)}`,
@@ -417,12 +587,21 @@ export class EcsFleet {
 
   private launch(s: SimService, d: Deployment): Task {
     const active = this.activeFaults(s);
-    const fate: Fate = active.some((f) => f.kind === 'bad-image') ? 'bad-image' : active.some((f) => f.kind === 'crash-loop') ? 'crash' : 'healthy';
+    const fate: Fate = active.some((f) => f.kind === 'bad-image')
+      ? 'bad-image'
+      : active.some((f) => f.kind === 'crash-loop')
+        ? 'crash'
+        : active.some((f) => f.kind === 'failing-health-check')
+          ? 'unhealthy'
+          : 'healthy';
     const slow = active.find((f) => f.kind === 'slow-start')?.slowFactor ?? 1;
-    // Real launches vary with image pulls and placement: up to +25% on the configured start time.
-    const startMs = Math.round(s.spec.startSeconds * SECOND * slow * (1 + START_JITTER * this.rng()));
-    const task = this.newTask(s, d, fate, startMs, this.now);
-    this.schedule(s, this.now + Math.min(PROVISIONING_MS, task.startMs), () => this.toPending(s, task));
+    // Real launches vary with image pulls and placement: up to +25% on the configured times.
+    const jitter = 1 + START_JITTER * this.rng();
+    const startMs = Math.round(s.spec.startSeconds * SECOND * slow * jitter);
+    const warmupMs = Math.round(s.spec.healthCheckSeconds * SECOND * slow * jitter);
+    const task = this.newTask(s, d, fate, startMs, warmupMs, this.now);
+    this.emitTask(s, task);
+    this.schedule(this.now + Math.min(PROVISIONING_MS, task.startMs), () => this.toPending(s, task));
     return task;
   }
 
@@ -439,40 +618,145 @@ export class EcsFleet {
   }
 
   private toPending(s: SimService, task: Task): void {
-    if (task.lastStatus !== 'PROVISIONING') return;
+    if (task.lastStatus !== 'PROVISIONING' || task.desiredStatus !== 'RUNNING') return;
     setStatus(task, 'PENDING');
     task.pullStartedAt = this.now;
-    if (task.fate === 'bad-image') this.schedule(s, this.now + PULL_FAILURE_MS, () => this.failPull(s, task));
-    else this.schedule(s, task.createdAt + task.startMs, () => this.toRunning(s, task));
+    this.emitTask(s, task);
+    if (task.fate === 'bad-image') this.schedule(this.now + PULL_FAILURE_MS, () => this.failPull(s, task));
+    else this.schedule(task.createdAt + task.startMs, () => this.toRunning(s, task));
   }
 
   private toRunning(s: SimService, task: Task): void {
-    if (task.lastStatus !== 'PENDING') return;
+    if (task.lastStatus !== 'PENDING' || task.desiredStatus !== 'RUNNING') return;
     setStatus(task, 'RUNNING');
     task.pullStoppedAt = task.startedAt = this.now;
+    this.emitTask(s, task);
     const { name, image } = task.deployment.taskDef.container;
     this.log(s, task, `INFO Starting ${name} (${image})`);
     this.log(s, task, `INFO Listening on port ${CONTAINER_PORT}`);
-    if (task.fate === 'crash') this.schedule(s, this.now + this.crashAfterSeconds(s) * SECOND, () => this.crash(s, task));
-    else this.schedule(s, this.now + s.spec.healthCheckSeconds * SECOND, () => this.toHealthy(s, task));
+    const readyAt = task.fate === 'healthy' ? this.now + task.warmupMs : undefined;
+    if (s.lb) this.register(s, task, readyAt);
+    if (task.fate === 'crash') this.schedule(this.now + this.crashAfterSeconds(s) * SECOND, () => this.crash(s, task));
+    else if (task.fate === 'unhealthy') this.beginFailingChecks(s, task);
+    else this.schedule(readyAt!, () => this.appReady(s, task));
+    // Failing health checks are ignored until the grace period is over; then ECS acts on them.
+    if (s.lb && s.healthCheckGracePeriodSeconds > 0) {
+      this.schedule(this.now + s.healthCheckGracePeriodSeconds * SECOND, () => this.enforceHealth(s, task));
+    }
+    this.requestPass(s);
   }
 
-  private toHealthy(s: SimService, task: Task): void {
-    if (task.lastStatus !== 'RUNNING') return;
-    task.healthStatus = 'HEALTHY';
-    task.version += 1;
-    // A task that passes its health check ends ECS's launch throttling.
+  /** The application answers its health check: the container check passes from now on. */
+  private appReady(s: SimService, task: Task): void {
+    if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') return;
+    if (task.deployment.taskDef.containerHealthCheck) {
+      task.healthStatus = 'HEALTHY';
+      task.version += 1;
+    }
+    this.log(s, task, 'INFO Health check passed: GET /health 200');
+    this.scheduleRoutineLog(s, task);
+    this.noteHealth(s, task);
+  }
+
+  /** The application runs but cannot serve: its container check turns UNHEALTHY after its retries. */
+  private beginFailingChecks(s: SimService, task: Task): void {
+    if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') return;
+    task.fate = 'unhealthy';
+    this.log(s, task, UNHEALTHY_ERROR);
+    if (task.target) this.retarget(s, task, undefined);
+    if (!task.deployment.taskDef.containerHealthCheck) return;
+    const at = Math.max(this.now, (task.startedAt ?? this.now) + s.spec.healthCheckSeconds * SECOND) + CONTAINER_CHECK_RETRIES * CONTAINER_CHECK_INTERVAL_MS;
+    this.schedule(at, () => {
+      if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') return;
+      task.healthStatus = 'UNHEALTHY';
+      task.version += 1;
+      this.log(s, task, UNHEALTHY_ERROR);
+      this.enforceHealth(s, task);
+      this.requestPass(s);
+    });
+  }
+
+  /** A running task's first moment counted healthy ends ECS's launch throttling. */
+  private noteHealth(s: SimService, task: Task): void {
+    if (task.everHealthy || !isHealthyTask(task)) {
+      this.requestPass(s);
+      return;
+    }
+    task.everHealthy = true;
+    task.healthyAt = this.now;
+    if (!task.deployment.hadHealthyTask) {
+      task.deployment.hadHealthyTask = true;
+      task.deployment.failedTasks = 0;
+    }
     s.consecutiveFailures = 0;
     s.nextLaunchAt = 0;
     s.unstableReported = false;
-    this.log(s, task, 'INFO Health check passed: GET /health 200');
-    this.scheduleRoutineLog(s, task);
+    this.requestPass(s);
   }
+
+  // ---------------------------------------------------------------- load balancer targets
+
+  /** RUNNING tasks register into the target group and are judged by its health checks. */
+  private register(s: SimService, task: Task, readyAt: number | undefined): void {
+    task.target = { state: 'initial', history: [] };
+    this.followPlan(s, task, readyAt);
+  }
+
+  /** The application's readiness changed (it broke): the target's future changes with it. */
+  private retarget(s: SimService, task: Task, readyAt: number | undefined): void {
+    const target = task.target!;
+    // A fresh plan object: steps of the old plan see a different target and do nothing.
+    task.target = { state: target.state, reason: target.reason, description: target.description, history: target.history };
+    const plan = planTarget(s.lb!, this.now - 5 * SECOND, readyAt).filter((step) => step.state === 'unhealthy' || step.state === 'healthy');
+    for (const step of plan) this.scheduleTargetStep(s, task, task.target, step);
+  }
+
+  private followPlan(s: SimService, task: Task, readyAt: number | undefined): void {
+    const target = task.target!;
+    const until = task.fate === 'crash' ? 'refused' : 'failing';
+    for (const step of planTarget(s.lb!, this.now, readyAt, until)) this.scheduleTargetStep(s, task, target, step);
+  }
+
+  private scheduleTargetStep(s: SimService, task: Task, target: NonNullable<Task['target']>, step: ReturnType<typeof planTarget>[number]): void {
+    const apply = () => {
+      if (task.target !== target || target.state === 'draining' || task.desiredStatus !== 'RUNNING') return;
+      setTarget(target, step.state, this.now, step.reason, step.description);
+      if (step.state === 'unhealthy') this.enforceHealth(s, task);
+      this.noteHealth(s, task);
+    };
+    if (step.at <= this.now) apply();
+    else this.schedule(step.at, apply);
+  }
+
+  /**
+   * After the grace period, ECS replaces a task whose target is unhealthy or whose container
+   * health check says UNHEALTHY; it counts as a failed task of its deployment.
+   */
+  private enforceHealth(s: SimService, task: Task): void {
+    if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') return;
+    if (this.now < (task.startedAt ?? this.now) + s.healthCheckGracePeriodSeconds * SECOND) return;
+    if (task.target?.state === 'unhealthy') {
+      const why = task.target.description ?? REASONS.failing.description;
+      this.addEvent(s, `(service ${s.name}) (task ${task.id}) (port ${CONTAINER_PORT}) is unhealthy in (target-group ${s.lb!.targetGroupArn}) due to (reason ${why}).`);
+      this.stop(s, task, 'ServiceSchedulerInitiated', `Task failed ELB health checks in (target-group ${s.lb!.targetGroupArn})`, this.drainMs(s));
+      this.recordFailure(s, task);
+    } else if (task.healthStatus === 'UNHEALTHY') {
+      this.addEvent(s, `(service ${s.name}) (task ${task.id}) failed container health checks.`);
+      this.stop(s, task, 'TaskFailedToStart', 'Task failed container health checks', this.drainMs(s));
+      this.recordFailure(s, task);
+    }
+  }
+
+  private drainMs(s: SimService): number {
+    return (s.lb ? s.lb.deregistrationDelaySeconds : s.spec.drainSeconds) * SECOND;
+  }
+
+  // ---------------------------------------------------------------- failures and stops
 
   private scheduleRoutineLog(s: SimService, task: Task): void {
     const at = this.now + Math.floor(LOG_INTERVAL_MS * (0.5 + this.rng()));
-    this.schedule(s, at, () => {
-      if (task.lastStatus !== 'RUNNING') return;
+    this.schedule(at, () => {
+      if (task.lastStatus !== 'RUNNING' || task.fate !== 'healthy') return;
       const warn = this.rng() < WARN_PROBABILITY;
       this.log(s, task, this.pick(warn ? ROUTINE_WARN : ROUTINE_INFO));
       this.scheduleRoutineLog(s, task);
@@ -480,20 +764,21 @@ export class EcsFleet {
   }
 
   private crash(s: SimService, task: Task): void {
-    if (task.lastStatus !== 'RUNNING') return;
+    if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') return;
     const first = this.pick(CRASH_ERRORS);
     this.log(s, task, first);
     this.log(s, task, this.pick(CRASH_ERRORS.filter((m) => m !== first)));
     this.log(s, task, CRASH_EXIT);
     task.exitCode = 1;
     task.containerReason = 'Essential container in task exited';
-    // The process is gone, so there is nothing to drain; the target just deregisters.
-    this.stop(s, task, 'EssentialContainerExited', 'Essential container in task exited', 0);
+    // The process is gone, so there is nothing to serve; behind a load balancer the target still
+    // drains for the deregistration delay, and the task stays DEACTIVATING meanwhile.
+    this.stop(s, task, 'EssentialContainerExited', 'Essential container in task exited', s.lb ? this.drainMs(s) : 0);
     this.recordFailure(s, task);
   }
 
   private failPull(s: SimService, task: Task): void {
-    if (task.lastStatus !== 'PENDING') return;
+    if (task.lastStatus !== 'PENDING' || task.desiredStatus !== 'RUNNING') return;
     const { image } = task.deployment.taskDef.container;
     const reason = `CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref ${image}: ${image}: not found: manifest unknown`;
     task.containerReason = reason;
@@ -503,37 +788,55 @@ export class EcsFleet {
   }
 
   /**
-   * Stops a task the way ECS does: a serving task deregisters from the load balancer
-   * (DEACTIVATING for drainMs) before STOPPING; one that never ran just goes away.
+   * Stops a task the way ECS does: a serving task deregisters (DEACTIVATING, its target draining
+   * for drainMs) before STOPPING; one that never ran just goes away.
    */
   private stop(s: SimService, task: Task, stopCode: string, reason: string, drainMs: number): void {
     task.desiredStatus = 'STOPPED';
+    task.version += 1;
     task.stoppingAt = this.now;
     task.stopCode = stopCode;
     task.stoppedReason = reason;
     if (task.lastStatus !== 'RUNNING') {
       setStatus(task, 'STOPPING');
-      this.schedule(s, this.now + UNSTARTED_STOP_MS, () => this.finishStop(s, task));
+      this.emitTask(s, task);
+      this.schedule(this.now + UNSTARTED_STOP_MS, () => this.finishStop(s, task));
       return;
     }
+    task.runningUntil = this.now;
     setStatus(task, 'DEACTIVATING');
-    this.schedule(s, this.now + drainMs, () => {
+    this.emitTask(s, task);
+    const target = task.target;
+    if (target) setTarget(target, 'draining', this.now, REASONS.draining.reason, REASONS.draining.description);
+    this.schedule(this.now + drainMs, () => {
+      if (target) target.removedAt = this.now;
       setStatus(task, 'STOPPING');
-      this.schedule(s, this.now + STOPPING_MS, () => this.finishStop(s, task));
+      this.emitTask(s, task);
+      this.schedule(this.now + STOPPING_MS, () => this.finishStop(s, task));
     });
   }
 
   private finishStop(s: SimService, task: Task): void {
     setStatus(task, 'STOPPED');
     task.executionStoppedAt = task.stoppedAt = this.now;
+    task.runningUntil ??= this.now;
     s.tasks = s.tasks.filter((t) => t !== task);
     s.stopped.push(task);
+    this.emitTask(s, task);
+    this.requestPass(s);
   }
 
-  /** Failed tasks throttle further launches (ECS's task-launch backoff) and, repeated, post the warning event. */
+  /**
+   * Failed tasks throttle further launches (ECS's task-launch backoff), post the warning, and trip
+   * the circuit breaker. `failedTasks` counts consecutive failures until the deployment has a task
+   * running successfully; then it resets and stops being evaluated (ECS API Reference, Deployment).
+   */
   private recordFailure(s: SimService, task: Task): void {
-    task.deployment.failedTasks += 1;
-    task.deployment.updatedAt = this.now;
+    const d = task.deployment;
+    if (!d.hadHealthyTask) {
+      d.failedTasks += 1;
+      d.updatedAt = this.now;
+    }
     s.consecutiveFailures += 1;
     const backoff = Math.min(LAUNCH_BACKOFF_CAP_MS, LAUNCH_BACKOFF_BASE_MS * 2 ** (s.consecutiveFailures - 1));
     s.nextLaunchAt = Math.max(s.nextLaunchAt, this.now + backoff);
@@ -543,25 +846,54 @@ export class EcsFleet {
         s,
         `(service ${s.name}) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`,
       );
+      this.emitAction(s, 'SERVICE_TASK_START_IMPAIRED');
     }
+    if (s.circuitBreaker.enable && !d.hadHealthyTask && d.status === 'PRIMARY' && d.rolloutState === 'IN_PROGRESS' && d.failedTasks >= breakerThreshold(s.desiredCount)) {
+      this.failDeployment(s, d);
+    }
+    this.requestPass(s);
+  }
+
+  /**
+   * The deployment circuit breaker's verdict (ECS Developer Guide, "How the Amazon ECS deployment
+   * circuit breaker detects failures"): FAILED, and with rollback a new deployment of the last
+   * revision that completed.
+   */
+  private failDeployment(s: SimService, d: Deployment): void {
+    d.rolloutState = 'FAILED';
+    d.rolloutStateReason = 'ECS deployment circuit breaker: tasks failed to start.';
+    d.updatedAt = this.now;
+    this.addEvent(s, `(service ${s.name}) (deployment ${d.id}) deployment failed: tasks failed to start.`);
+    this.emitDeployment(s, d, 'SERVICE_DEPLOYMENT_FAILED', d.rolloutStateReason);
+    if (!s.circuitBreaker.rollback) return;
+    const rollback = this.startDeployment(s, s.lastCompleted.taskDef, `ECS deployment circuit breaker: rolling back to deploymentId ${s.lastCompleted.id}.`);
+    this.countRestart(s);
+    this.addEvent(s, `(service ${s.name}) rolling back to deployment ${rollback.id}.`);
   }
 
   private pruneStoppedTasks(): void {
     const cutoff = this.now - STOPPED_RETENTION_MS;
     for (const s of this.services.values()) {
-      s.stopped = s.stopped.filter((t) => (t.stoppedAt ?? 0) >= cutoff);
+      if (s.stopped.length > 0 && (s.stopped[0]!.stoppedAt ?? 0) < cutoff) s.stopped = s.stopped.filter((t) => (t.stoppedAt ?? 0) >= cutoff);
     }
   }
 
   // ---------------------------------------------------------------- the service scheduler
 
   private reconcile(s: SimService): void {
+    this.noteScaleToZero(s);
     this.scaleInPrimary(s);
     this.replaceOldTasks(s);
     this.launchMissing(s);
     this.retireDrainedDeployments(s);
     this.completePrimary(s);
     this.trackSteadyState(s);
+  }
+
+  /** A scale to zero restarts the service only if the scheduler itself saw the desired count at 0. */
+  private noteScaleToZero(s: SimService): void {
+    if (s.desiredCount === 0 && s.passDesired > 0) this.countRestart(s);
+    s.passDesired = s.desiredCount;
   }
 
   /** More primary tasks than desired (a scale-in): stop the least useful first — not yet running, unhealthy, newest. */
@@ -597,30 +929,29 @@ export class EcsFleet {
   /** Launch the primary's missing tasks within maximumPercent, unless launches are being throttled. */
   private launchMissing(s: SimService): void {
     const primary = primaryOf(s);
+    // A deployment the circuit breaker failed launches nothing more (with rollback, the rollback is PRIMARY).
+    if (primary.rolloutState === 'FAILED') return;
     const missing = s.desiredCount - alive(tasksOf(s, primary)).length;
     const room = Math.floor((s.desiredCount * s.maximumPercent) / 100) - alive(s.tasks).length;
     const count = Math.min(missing, room);
     if (count <= 0) return;
     if (this.now < s.nextLaunchAt) {
-      this.wakeAt(s, s.nextLaunchAt);
+      this.schedule(s.nextLaunchAt, () => this.requestPass(s));
       return;
     }
     const started = Array.from({ length: count }, () => this.launch(s, primary));
     this.addEvent(s, startedMessage(s, started));
   }
 
-  private wakeAt(s: SimService, at: number): void {
-    if (s.wakeAt === at) return;
-    s.wakeAt = at;
-    this.schedule(s, at, () => {
-      s.wakeAt = undefined;
-    });
-  }
-
   private stopByScheduler(s: SimService, tasks: Task[], initiator: Deployment): void {
+    const draining = tasks.filter((t) => t.lastStatus === 'RUNNING');
     for (const task of tasks) {
       if (task.lastStatus === 'RUNNING') this.log(s, task, 'INFO Received SIGTERM, draining connections');
-      this.stop(s, task, 'ServiceSchedulerInitiated', `Scaling activity initiated by (deployment ${initiator.id})`, s.spec.drainSeconds * SECOND);
+      this.stop(s, task, 'ServiceSchedulerInitiated', `Scaling activity initiated by (deployment ${initiator.id})`, this.drainMs(s));
+    }
+    if (s.lb && draining.length > 0) {
+      this.addEvent(s, `(service ${s.name}) deregistered ${draining.length} targets in (target-group ${s.lb.targetGroupArn})`);
+      this.addEvent(s, `(service ${s.name}, taskSet ${draining[0]!.deployment.id}) has begun draining connections on ${draining.length} tasks.`);
     }
     this.addEvent(s, `(service ${s.name}) has stopped ${tasks.length} running tasks: ${tasks.map((t) => `(task ${t.id})`).join(' ')}.`);
   }
@@ -632,29 +963,34 @@ export class EcsFleet {
 
   private completePrimary(s: SimService): void {
     const primary = primaryOf(s);
-    if (primary.rolloutState === 'COMPLETED' || s.deployments.length > 1) return;
+    if (primary.rolloutState !== 'IN_PROGRESS' || s.deployments.length > 1) return;
     const tasks = tasksOf(s, primary);
     if (healthy(tasks).length !== s.desiredCount || alive(tasks).length !== s.desiredCount) return;
     primary.rolloutState = 'COMPLETED';
+    primary.rolloutStateReason = `ECS deployment ${primary.id} completed.`;
     primary.updatedAt = this.now;
+    s.lastCompleted = { id: primary.id, taskDef: primary.taskDef };
+    if (s.lb && tasks.length > 0) this.addEvent(s, registeredMessage(s, tasks.length));
     this.addEvent(s, `(service ${s.name}) (deployment ${primary.id}) deployment completed.`);
+    this.emitDeployment(s, primary, 'SERVICE_DEPLOYMENT_COMPLETED', primary.rolloutStateReason);
   }
 
   /** Steady: one deployment, running == desired, every running task healthy, none pending. */
   private trackSteadyState(s: SimService): void {
     const runningCount = running(s.tasks).length;
     const steady =
-      s.deployments.length === 1 && runningCount === s.desiredCount && healthy(s.tasks).length === runningCount && pending(s.tasks).length === 0;
+      s.deployments.length === 1 &&
+      runningCount === s.desiredCount &&
+      healthy(s.tasks).length === runningCount &&
+      pending(s.tasks).length === 0 &&
+      s.tasks.every((t) => t.desiredStatus === 'RUNNING');
     if (!steady) {
       s.steadySince = undefined;
     } else if (s.steadySince === undefined) {
       s.steadySince = this.now;
       this.addEvent(s, `(service ${s.name}) has reached a steady state.`);
+      this.emitAction(s, 'SERVICE_STEADY_STATE');
     }
-  }
-
-  private deploymentDesired(s: SimService, d: Deployment): number {
-    return d.status === 'PRIMARY' ? s.desiredCount : alive(tasksOf(s, d)).length;
   }
 
   // ---------------------------------------------------------------- API
@@ -663,6 +999,7 @@ export class EcsFleet {
     DescribeClusters: (b) => this.describeClusters(b),
     DescribeServices: (b) => this.describeServices(b),
     UpdateService: (b) => this.updateService(b),
+    ListServices: (b) => this.listServices(b),
     ListTasks: (b) => this.listTasks(b),
     DescribeTasks: (b) => this.describeTasks(b),
     RegisterTaskDefinition: (b) => this.registerTaskDefinition(b),
@@ -708,33 +1045,59 @@ export class EcsFleet {
     const failures: unknown[] = [];
     for (const name of names) {
       const s = this.findService(name);
-      if (s) services.push(this.serviceView(s));
+      if (s) services.push(serviceView(this.view, s));
       else failures.push({ arn: name.startsWith('arn:') ? name : this.arn(`service/${this.scenario.cluster}/${name}`), reason: 'MISSING' });
     }
     return { services, failures };
   }
 
+  private listServices(body: Body): unknown {
+    this.requireCluster(body);
+    const { page, nextToken } = paginate([...this.services.values()].map((s) => s.arn), body, 100);
+    return { serviceArns: page, ...(nextToken ? { nextToken } : {}) };
+  }
+
+  /**
+   * UpdateService records what is wanted and returns: the service scheduler acts on its next pass.
+   * A new deployment is listed at once (PRIMARY, IN_PROGRESS, no tasks yet), as on AWS.
+   */
   private updateService(body: Body): unknown {
     this.requireCluster(body);
     const s = this.requireService(requiredString(body, 'service'));
     const desired = optionalInteger(body, 'desiredCount');
     if (desired !== undefined && desired < 0) throw invalidParameter('Desired count must be greater than or equal to 0.');
     const td = optionalString(body, 'taskDefinition');
-    const taskDef = td === undefined ? undefined : this.requireTaskDef(td, 'TaskDefinition not found.');
     const config = deploymentConfiguration(body);
+    const force = body.forceNewDeployment === true;
+    this.refuseForController(s, { force, taskDefinition: td !== undefined, circuitBreaker: config.circuitBreaker !== undefined });
+    const taskDef = td === undefined ? undefined : this.requireTaskDef(td, 'TaskDefinition not found.');
     const primary = primaryOf(s);
-    const newDeployment = body.forceNewDeployment === true || (taskDef !== undefined && taskDef !== primary.taskDef);
-    if (newDeployment || (desired === 0 && s.desiredCount > 0)) this.countRestart(s);
     if (config.minimumHealthyPercent !== undefined) s.minimumHealthyPercent = config.minimumHealthyPercent;
     if (config.maximumPercent !== undefined) s.maximumPercent = config.maximumPercent;
+    if (config.circuitBreaker !== undefined) s.circuitBreaker = config.circuitBreaker;
     if (desired !== undefined && desired !== s.desiredCount) {
-      this.addEvent(s, `(service ${s.name}) updated desired count from ${s.desiredCount} to ${desired}.`);
       s.desiredCount = desired;
+      s.desiredHistory.push({ at: this.now, desired });
     }
-    if (newDeployment) this.startDeployment(s, taskDef ?? primary.taskDef);
+    if (force || (taskDef !== undefined && taskDef !== primary.taskDef)) {
+      this.startDeployment(s, taskDef ?? primary.taskDef);
+      this.countRestart(s);
+    }
     this.recordCall('UpdateService', body, [{ resourceType: 'AWS::ECS::Service', resourceName: s.name }]);
-    this.reconcile(s);
-    return { service: this.serviceView(s) };
+    this.requestPass(s);
+    return { service: serviceView(this.view, s) };
+  }
+
+  /**
+   * CODE_DEPLOY and EXTERNAL services take only a few changes through UpdateService; a new
+   * deployment goes through CodeDeploy or the external controller (ECS API Reference, UpdateService).
+   */
+  private refuseForController(s: SimService, change: { force: boolean; taskDefinition: boolean; circuitBreaker: boolean }): void {
+    if (s.controller === 'ECS') return;
+    const how = s.controller === 'CODE_DEPLOY' ? 'Use AWS CodeDeploy to trigger a new deployment.' : 'Create a new task set.';
+    if (change.taskDefinition) throw invalidParameter(`Unable to update task definition on services with a ${s.controller} deployment controller. ${how}`);
+    if (change.force) throw invalidParameter(`Cannot force a new deployment on services with a ${s.controller} deployment controller. ${how}`);
+    if (change.circuitBreaker) throw invalidParameter(`The deployment circuit breaker is not supported on services with a ${s.controller} deployment controller.`);
   }
 
   /** A restart also ends launch throttling, as a new deployment does on ECS. */
@@ -745,17 +1108,23 @@ export class EcsFleet {
     s.unstableReported = false;
   }
 
-  private startDeployment(s: SimService, taskDef: TaskDef): void {
+  private startDeployment(s: SimService, taskDef: TaskDef, reason?: string): Deployment {
     for (const d of s.deployments) d.status = 'ACTIVE';
-    s.deployments.unshift({
+    const d: Deployment = {
       id: this.deploymentId(),
       status: 'PRIMARY',
       taskDef,
       createdAt: this.now,
       updatedAt: this.now,
       rolloutState: 'IN_PROGRESS',
+      rolloutStateReason: '',
       failedTasks: 0,
-    });
+      hadHealthyTask: false,
+    };
+    d.rolloutStateReason = reason ?? `ECS deployment ${d.id} in progress.`;
+    s.deployments.unshift(d);
+    this.emitDeployment(s, d, 'SERVICE_DEPLOYMENT_IN_PROGRESS', d.rolloutStateReason);
+    return d;
   }
 
   private listTasks(body: Body): unknown {
@@ -789,7 +1158,7 @@ export class EcsFleet {
     const failures: unknown[] = [];
     for (const id of ids) {
       const found = all.find(({ t }) => t.arn === id || t.id === id);
-      if (found) tasks.push(this.taskView(found.s, found.t));
+      if (found) tasks.push(taskView(this.view, found.s, found.t));
       else failures.push({ arn: id.startsWith('arn:') ? id : this.arn(`task/${this.scenario.cluster}/${id}`), reason: 'MISSING' });
     }
     return { tasks, failures };
@@ -851,7 +1220,16 @@ export class EcsFleet {
       registeredBy: `arn:aws:sts::${this.scenario.accountId}:assumed-role/${CALLER}/${CALLER}`,
     };
     const first = containers[0]!;
-    const td: TaskDef = { arn, family, revision, container: { name: String(first.name), image: String(first.image) }, definition, tags: Array.isArray(tags) ? tags : [] };
+    const containerHealthCheck = containers.some((c) => c.essential !== false && c.healthCheck !== undefined && c.healthCheck !== null);
+    const td: TaskDef = {
+      arn,
+      family,
+      revision,
+      container: { name: String(first.name), image: String(first.image) },
+      containerHealthCheck,
+      definition,
+      tags: Array.isArray(tags) ? tags : [],
+    };
     this.taskDefs.set(family, [...revisions, td]);
     return td;
   }
@@ -872,7 +1250,7 @@ export class EcsFleet {
     return td;
   }
 
-  // ---------------------------------------------------------------- lookups and views
+  // ---------------------------------------------------------------- lookups
 
   private isOurCluster(ref: string): boolean {
     return ref === this.scenario.cluster || ref === this.clusterArn;
@@ -893,126 +1271,23 @@ export class EcsFleet {
     return s;
   }
 
-  private serviceView(s: SimService): Body {
-    const primary = primaryOf(s);
-    return {
-      serviceArn: s.arn,
-      serviceName: s.name,
-      clusterArn: this.clusterArn,
-      loadBalancers: [],
-      serviceRegistries: [],
-      status: 'ACTIVE',
-      desiredCount: s.desiredCount,
-      runningCount: running(s.tasks).length,
-      pendingCount: pending(s.tasks).length,
-      launchType: 'FARGATE',
-      platformVersion: 'LATEST',
-      platformFamily: 'Linux',
-      taskDefinition: primary.taskDef.arn,
-      deploymentConfiguration: {
-        deploymentCircuitBreaker: { enable: false, rollback: false },
-        maximumPercent: s.maximumPercent,
-        minimumHealthyPercent: s.minimumHealthyPercent,
-      },
-      deployments: s.deployments.map((d) => this.deploymentView(s, d)),
-      roleArn: this.serviceRoleArn(),
-      events: s.events.map((e) => ({ id: e.id, createdAt: new Date(e.createdAt), message: e.message })),
-      createdAt: new Date(s.createdAt),
-      placementConstraints: [],
-      placementStrategy: [],
-      networkConfiguration: networkConfiguration(),
-      healthCheckGracePeriodSeconds: 0,
-      schedulingStrategy: 'REPLICA',
-      deploymentController: { type: 'ECS' },
-      createdBy: `arn:aws:iam::${this.scenario.accountId}:role/${CALLER}`,
-      enableECSManagedTags: false,
-      propagateTags: 'NONE',
-      enableExecuteCommand: false,
-    };
+  // ---------------------------------------------------------------- events out
+
+  private emit(event: EcsEvent): void {
+    for (const listener of this.listeners) listener(event);
   }
 
-  private deploymentView(s: SimService, d: Deployment): Body {
-    const tasks = tasksOf(s, d);
-    return {
-      id: d.id,
-      status: d.status,
-      taskDefinition: d.taskDef.arn,
-      desiredCount: this.deploymentDesired(s, d),
-      pendingCount: pending(tasks).length,
-      runningCount: running(tasks).length,
-      failedTasks: d.failedTasks,
-      createdAt: new Date(d.createdAt),
-      updatedAt: new Date(d.updatedAt),
-      launchType: 'FARGATE',
-      platformVersion: '1.4.0',
-      platformFamily: 'Linux',
-      networkConfiguration: networkConfiguration(),
-      rolloutState: d.rolloutState,
-      rolloutStateReason: `ECS deployment ${d.id} ${d.rolloutState === 'COMPLETED' ? 'completed' : 'in progress'}.`,
-    };
+  private emitTask(s: SimService, task: Task): void {
+    if (this.listeners.length === 0) return;
+    this.emit(taskStateChange(this.now, taskView(this.view, s, task)));
   }
 
-  private taskView(s: SimService, t: Task): Body {
-    const { name, image } = t.deployment.taskDef.container;
-    const date = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
-    const attachmentId = `${t.id.slice(0, 8)}-${t.id.slice(8, 12)}-${t.id.slice(12, 16)}-${t.id.slice(16, 20)}-${t.id.slice(20)}`;
-    return {
-      attachments: [
-        {
-          id: attachmentId,
-          type: 'ElasticNetworkInterface',
-          status: t.lastStatus === 'STOPPED' ? 'DELETED' : 'ATTACHED',
-          details: [
-            { name: 'networkInterfaceId', value: t.eniId },
-            { name: 'privateIPv4Address', value: t.ip },
-          ],
-        },
-      ],
-      attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
-      availabilityZone: t.availabilityZone,
-      clusterArn: this.clusterArn,
-      connectivity: t.pullStartedAt === undefined ? undefined : 'CONNECTED',
-      connectivityAt: date(t.pullStartedAt),
-      containers: [
-        {
-          containerArn: this.arn(`container/${this.scenario.cluster}/${t.id}/${attachmentId}`),
-          taskArn: t.arn,
-          name,
-          image,
-          lastStatus: containerStatus(t.lastStatus),
-          exitCode: t.exitCode,
-          reason: t.containerReason,
-          networkInterfaces: [{ attachmentId, privateIpv4Address: t.ip }],
-          healthStatus: t.healthStatus,
-          cpu: '0',
-        },
-      ],
-      cpu: String(t.deployment.taskDef.definition.cpu ?? '256'),
-      memory: String(t.deployment.taskDef.definition.memory ?? '512'),
-      createdAt: new Date(t.createdAt),
-      desiredStatus: t.desiredStatus,
-      enableExecuteCommand: false,
-      group: `service:${s.name}`,
-      healthStatus: t.healthStatus,
-      lastStatus: t.lastStatus,
-      launchType: 'FARGATE',
-      overrides: { containerOverrides: [{ name }], inferenceAcceleratorOverrides: [] },
-      platformVersion: '1.4.0',
-      platformFamily: 'Linux',
-      pullStartedAt: date(t.pullStartedAt),
-      pullStoppedAt: date(t.pullStoppedAt),
-      startedAt: date(t.startedAt),
-      startedBy: t.deployment.id,
-      stopCode: t.stopCode,
-      stoppedReason: t.stoppedReason,
-      stoppingAt: date(t.stoppingAt),
-      executionStoppedAt: date(t.executionStoppedAt),
-      stoppedAt: date(t.stoppedAt),
-      tags: [],
-      taskArn: t.arn,
-      taskDefinitionArn: t.deployment.taskDef.arn,
-      version: t.version,
-    };
+  private emitDeployment(s: SimService, d: Deployment, name: DeploymentEventName, reason: string): void {
+    this.emit(deploymentStateChange(this.now, s.arn, name, d.id, reason));
+  }
+
+  private emitAction(s: SimService, name: ServiceActionName): void {
+    this.emit(serviceAction(this.now, s.arn, this.clusterArn, name));
   }
 
   // ---------------------------------------------------------------- small helpers
@@ -1036,11 +1311,7 @@ export class EcsFleet {
     return `arn:aws:ecs:${this.scenario.region}:${this.scenario.accountId}:${resource}`;
   }
 
-  private serviceRoleArn(): string {
-    return `arn:aws:iam::${this.scenario.accountId}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`;
-  }
-
-  private pick<T>(items: T[]): T {
+  private pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.rng() * items.length)]!;
   }
 
@@ -1063,63 +1334,36 @@ export class EcsFleet {
   }
 }
 
-// ---------------------------------------------------------------- task predicates
+const VPC_ID = 'vpc-0a1b2c3d4e5f60000';
+const DEFAULT_LB = {
+  healthCheckPath: '/health',
+  intervalSeconds: 30,
+  timeoutSeconds: 5,
+  healthyThreshold: 5,
+  unhealthyThreshold: 2,
+  deregistrationDelaySeconds: 300,
+};
 
-function alive(tasks: Task[]): Task[] {
-  return tasks.filter((t) => t.desiredStatus === 'RUNNING');
-}
-
-function running(tasks: Task[]): Task[] {
-  return tasks.filter((t) => t.lastStatus === 'RUNNING');
-}
-
-function pending(tasks: Task[]): Task[] {
-  return tasks.filter((t) => t.desiredStatus === 'RUNNING' && (t.lastStatus === 'PROVISIONING' || t.lastStatus === 'PENDING'));
-}
-
-function isHealthyTask(t: Task): boolean {
-  return t.lastStatus === 'RUNNING' && t.healthStatus === 'HEALTHY';
-}
-
-function healthy(tasks: Task[]): Task[] {
-  return tasks.filter(isHealthyTask);
-}
-
-function tasksOf(s: SimService, d: Deployment): Task[] {
-  return s.tasks.filter((t) => t.deployment === d);
-}
-
-function primaryOf(s: SimService): Deployment {
-  return s.deployments[0]!;
-}
-
-/** Stop order: tasks that are not serving yet, then unhealthy ones, then the newest. */
-function byStopPreference(a: Task, b: Task): number {
-  const rank = (t: Task) => (t.lastStatus !== 'RUNNING' ? 0 : t.healthStatus !== 'HEALTHY' ? 1 : 2);
-  return rank(a) - rank(b) || b.createdAt - a.createdAt;
-}
-
-function setStatus(task: Task, status: LastStatus): void {
-  task.lastStatus = status;
-  task.version += 1;
-}
-
-function containerStatus(status: LastStatus): string {
-  if (status === 'PROVISIONING' || status === 'PENDING') return 'PENDING';
-  if (status === 'RUNNING' || status === 'DEACTIVATING') return 'RUNNING';
-  return 'STOPPED';
+/**
+ * The circuit breaker's failure threshold: half the desired count, at least 3 and at most 200
+ * (ECS Developer Guide, "How the Amazon ECS deployment circuit breaker detects failures").
+ */
+export function breakerThreshold(desired: number): number {
+  return Math.min(200, Math.max(3, Math.ceil(desired * 0.5)));
 }
 
 function startedMessage(s: SimService, tasks: Task[]): string {
   return `(service ${s.name}) has started ${tasks.length} tasks: ${tasks.map((t) => `(task ${t.id})`).join(' ')}.`;
 }
 
-function familyOf(spec: ServiceSpec): string {
-  return spec.family ?? spec.name;
+function registeredMessage(s: SimService, count: number): string {
+  return `(service ${s.name}) registered ${count} targets in (target-group ${s.lb!.targetGroupArn})`;
 }
 
-function networkConfiguration(): Body {
-  return { awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'], securityGroups: ['sg-0a1b2c3d4e5f60003'], assignPublicIp: 'DISABLED' } };
+function countBy(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }
 
 /** Seeded history may name other services' calls; pick the source CloudTrail would show. */
@@ -1129,75 +1373,4 @@ function eventSourceOf(eventName: string): string {
   if (/Alarm|Metric/.test(eventName)) return 'monitoring.amazonaws.com';
   if (/SecurityGroup|Instance/.test(eventName)) return 'ec2.amazonaws.com';
   return 'ecs.amazonaws.com';
-}
-
-// ---------------------------------------------------------------- input validation (ECS messages)
-
-function invalidParameter(message: string): AwsServiceError {
-  return new AwsServiceError('InvalidParameterException', message);
-}
-
-function optionalString(body: Body, key: string): string | undefined {
-  const v = body[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw invalidParameter(`${key} must be a string.`);
-  return v;
-}
-
-function requiredString(body: Body, key: string): string {
-  const v = optionalString(body, key);
-  if (v === undefined || v === '') throw invalidParameter(`${key} must be specified.`);
-  return v;
-}
-
-function optionalInteger(body: Body, key: string): number | undefined {
-  const v = body[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidParameter(`${key} must be an integer.`);
-  return v;
-}
-
-function optionalStringList(body: Body, key: string): string[] | undefined {
-  const v = body[key];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalidParameter(`${key} must be a list of strings.`);
-  return v as string[];
-}
-
-function deploymentConfiguration(body: Body): { minimumHealthyPercent?: number; maximumPercent?: number } {
-  const raw = body.deploymentConfiguration;
-  if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object') throw invalidParameter('deploymentConfiguration must be an object.');
-  const config = raw as Body;
-  const minimumHealthyPercent = optionalInteger(config, 'minimumHealthyPercent');
-  const maximumPercent = optionalInteger(config, 'maximumPercent');
-  if (minimumHealthyPercent !== undefined && (minimumHealthyPercent < 0 || minimumHealthyPercent > 100)) {
-    throw invalidParameter('minimumHealthyPercent must be between 0 and 100.');
-  }
-  if (maximumPercent !== undefined && (maximumPercent < 100 || maximumPercent > 400)) {
-    throw invalidParameter('maximumPercent must be between 100 and 400 for a rolling deployment.');
-  }
-  return { minimumHealthyPercent, maximumPercent };
-}
-
-function validateContainers(raw: unknown): Body[] {
-  if (!Array.isArray(raw) || raw.length === 0) throw invalidParameter('containerDefinitions must contain at least one container definition.');
-  return raw.map((c: unknown) => {
-    const def = (c ?? {}) as Body;
-    if (typeof def.name !== 'string' || def.name === '') throw new AwsServiceError('ClientException', 'Container.name should not be null or empty.');
-    if (typeof def.image !== 'string' || def.image === '') throw new AwsServiceError('ClientException', 'Container.image should not be null or empty.');
-    return { essential: true, portMappings: [], environment: [], mountPoints: [], volumesFrom: [], ...def };
-  });
-}
-
-/** ListTasks / ListTaskDefinitions paging: the token is the offset of the next page. */
-function paginate(items: string[], body: Body, maxPage: number): { page: string[]; nextToken: string | undefined } {
-  const max = optionalInteger(body, 'maxResults') ?? maxPage;
-  if (max < 1 || max > maxPage) throw invalidParameter(`maxResults must be between 1 and ${maxPage}.`);
-  const token = optionalString(body, 'nextToken');
-  const from = token === undefined ? 0 : Number.parseInt(Buffer.from(token, 'base64url').toString('utf8'), 10);
-  if (!Number.isInteger(from) || from < 0) throw invalidParameter('Invalid nextToken.');
-  const page = items.slice(from, from + max);
-  const next = from + max < items.length ? Buffer.from(String(from + max), 'utf8').toString('base64url') : undefined;
-  return { page, nextToken: next };
 }

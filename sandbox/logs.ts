@@ -1,4 +1,4 @@
-import type { VirtualClock } from '#sandbox/clock';
+import type { SimClock } from '#sandbox/clock';
 import { AwsServiceError, type AwsJsonService } from '#sandbox/http';
 
 interface StoredEvent {
@@ -26,13 +26,13 @@ const INGESTION_DELAY_MS = 400;
 
 /** CloudWatch Logs for the sandbox: the ECS tasks write here, the investigation step reads ERROR lines back. */
 export class LogStore {
-  private readonly clock: VirtualClock;
+  private readonly clock: SimClock;
   private readonly region: string;
   private readonly accountId: string;
   private readonly groups = new Map<string, LogGroup>();
   private seq = 0;
 
-  constructor(opts: { clock: VirtualClock; region?: string; accountId?: string }) {
+  constructor(opts: { clock: SimClock; region?: string; accountId?: string }) {
     this.clock = opts.clock;
     this.region = opts.region ?? 'us-east-1';
     this.accountId = opts.accountId ?? '123456789012';

@@ -5,22 +5,55 @@ import * as z from 'zod';
  * What the sandbox simulates: one cluster, its services, and the faults to inject.
  * The defaults reproduce the runbook's system; a JSON file can describe any other.
  */
+/** ECS service and family names: letters, digits, hyphens and underscores (ECS refuses the rest). */
+const ecsName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be 1-255 letters, digits, hyphens or underscores');
+
+/**
+ * An Application Load Balancer target group in front of the service (ip targets, HTTP). Defaults
+ * are ELBv2's for a new target group: 30 s interval, 5 s timeout, 5 healthy / 2 unhealthy checks,
+ * 300 s deregistration delay (ELBv2 User Guide, "Health checks for target groups", "Deregistration delay").
+ */
+const loadBalancerSchema = z
+  .object({
+    healthCheckPath: z.string().startsWith('/').default('/health'),
+    intervalSeconds: z.number().int().min(5).max(300).default(30),
+    timeoutSeconds: z.number().int().min(2).max(120).default(5),
+    healthyThreshold: z.number().int().min(2).max(10).default(5),
+    unhealthyThreshold: z.number().int().min(2).max(10).default(2),
+    deregistrationDelaySeconds: z.number().int().min(0).max(3600).default(300),
+  })
+  .strict();
+
 const serviceSchema = z
   .object({
-    name: z.string().min(1).max(255),
+    name: ecsName,
     desiredCount: z.number().int().min(0).max(1000).default(2),
     /** Container image of the current task definition. */
     image: z.string().min(1).optional(),
     /** Task definition family; defaults to the service name. */
-    family: z.string().min(1).optional(),
+    family: ecsName.optional(),
     /** Earlier revisions to register before the current one (rollback targets). */
     previousRevisions: z.number().int().min(0).max(20).default(1),
     /** Seconds from launch until the container is RUNNING. */
     startSeconds: z.number().min(0).max(3600).default(20),
-    /** Seconds from RUNNING until the health check passes. */
+    /** Seconds from RUNNING until the application answers its health check (warm-up). */
     healthCheckSeconds: z.number().min(0).max(3600).default(10),
-    /** Seconds a stopped task spends draining (load-balancer deregistration delay). */
+    /** Seconds a task stopped by the scheduler spends draining (SIGTERM) when no load balancer is in front. */
     drainSeconds: z.number().min(0).max(3600).default(10),
+    /** The task definition's essential container defines a health check (tasks report HEALTHY). */
+    containerHealthCheck: z.boolean().default(true),
+    /** A target group in front of the service (true for ELBv2's defaults). */
+    loadBalancer: z.union([z.literal(true), loadBalancerSchema]).optional(),
+    /** ECS ignores failing load-balancer and container health checks this long after a task starts. */
+    healthCheckGracePeriodSeconds: z.number().int().min(0).max(2_147_483_647).default(0),
+    deploymentController: z.enum(['ECS', 'CODE_DEPLOY', 'EXTERNAL']).default('ECS'),
+    /** ECS's deployment circuit breaker (off unless the team turned it on). */
+    circuitBreaker: z.object({ enable: z.boolean(), rollback: z.boolean() }).strict().default({ enable: false, rollback: false }),
+    /** What the team configured for the workflows: seconds a new task needs to become healthy. */
+    expectedStartSeconds: z.number().int().min(0).max(3600).optional(),
+    /** Synthetic CloudWatch baselines, percent. */
+    cpuPercent: z.number().min(0).max(100).default(35),
+    memoryPercent: z.number().min(0).max(100).default(45),
     /** Path the verify step requests on the sandbox's HTTP port, if any. */
     healthPath: z.string().startsWith('/').optional(),
     /** CloudWatch Logs group the tasks write to; defaults to /ecs/<name>. */
@@ -36,9 +69,10 @@ const serviceFaultSchema = z
     /**
      * crash-loop: tasks start, then exit with an error every few seconds.
      * bad-image: tasks never start (CannotPullContainerError).
-     * slow-start: tasks start `slowFactor` times slower than startSeconds.
+     * slow-start: tasks start and warm up `slowFactor` times slower than configured.
+     * failing-health-check: tasks run, but their health check never passes (the app cannot serve).
      */
-    kind: z.enum(['crash-loop', 'bad-image', 'slow-start']),
+    kind: z.enum(['crash-loop', 'bad-image', 'slow-start', 'failing-health-check']),
     /**
      * How many restarts (a new deployment, or a scale to zero) the fault survives.
      * 0: the first restart clears it; 1: the second does; "always": nothing clears it.
@@ -54,7 +88,7 @@ const serviceFaultSchema = z
 const apiFaultSchema = z
   .object({
     /** Which sandbox API to disturb. */
-    api: z.enum(['ecs', 'cloudtrail', 'logs', 'sfn']),
+    api: z.enum(['ecs', 'cloudtrail', 'logs', 'sfn', 'elbv2', 'cloudwatch']),
     kind: z.enum(['throttle', 'server-error', 'slow-response']),
     /** Fraction of matching calls that fail, 0..1. */
     rate: z.number().min(0).max(1),
@@ -69,6 +103,23 @@ const apiFaultSchema = z
   })
   .strict();
 
+/**
+ * EventBridge's delivery of ECS events, disturbed: AWS delivers them best effort, so some arrive
+ * late, twice, or never (ECS Developer Guide, "Amazon ECS events").
+ */
+const eventFaultSchema = z
+  .object({
+    events: z.literal('ecs'),
+    kind: z.enum(['lose', 'duplicate', 'delay']),
+    /** Fraction of matching events affected, 0..1. */
+    rate: z.number().min(0).max(1),
+    /** Only these detail types (e.g. ["ECS Service Action"]); all when omitted. */
+    detailTypes: z.array(z.string().min(1)).optional(),
+    /** delay only: seconds added to the delivery. */
+    delaySeconds: z.number().min(0).max(3600).default(60),
+  })
+  .strict();
+
 const cloudTrailSeedSchema = z
   .object({
     eventName: z.string().min(1),
@@ -80,12 +131,12 @@ const cloudTrailSeedSchema = z
 
 export const scenarioSchema = z
   .object({
-    project: z.string().min(1).default('acme'),
-    cluster: z.string().min(1).optional(),
+    project: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be lowercase letters, digits and hyphens, starting with a letter').default('acme'),
+    cluster: ecsName.optional(),
     region: z.string().min(1).default('us-east-1'),
     accountId: z.string().regex(/^\d{12}$/).default('123456789012'),
     services: z.array(serviceSchema).min(1).optional(),
-    faults: z.array(z.union([serviceFaultSchema, apiFaultSchema])).default([]),
+    faults: z.array(z.union([serviceFaultSchema, apiFaultSchema, eventFaultSchema])).default([]),
     cloudTrail: z.array(cloudTrailSeedSchema).default([]),
     /** Simulated seconds the fault plays out before the alarm fires. */
     leadSeconds: z.number().min(0).max(24 * 3600).default(180),
@@ -100,12 +151,15 @@ export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type ServiceSpec = z.output<typeof serviceSchema>;
 export type ServiceFault = z.output<typeof serviceFaultSchema>;
 export type ApiFault = z.output<typeof apiFaultSchema>;
+export type EventFault = z.output<typeof eventFaultSchema>;
+export type LoadBalancerSpec = z.output<typeof loadBalancerSchema>;
 
 export interface Scenario extends Omit<z.output<typeof scenarioSchema>, 'cluster' | 'services'> {
   cluster: string;
   services: ServiceSpec[];
   serviceFaults: ServiceFault[];
   apiFaults: ApiFault[];
+  eventFaults: EventFault[];
 }
 
 export class ScenarioError extends Error {
@@ -128,8 +182,11 @@ export function parseScenario(input: unknown): Scenario {
   if (names.size !== services.length) throw new ScenarioError('scenario field "services": service names must be unique');
   const serviceFaults: ServiceFault[] = [];
   const apiFaults: ApiFault[] = [];
+  const eventFaults: EventFault[] = [];
   for (const [i, f] of s.faults.entries()) {
-    if ('service' in f) {
+    if ('events' in f) {
+      eventFaults.push(f);
+    } else if ('service' in f) {
       if (!names.has(f.service)) {
         throw new ScenarioError(`scenario field "faults.${i}.service": no service named "${f.service}" (have: ${[...names].join(', ')})`);
       }
@@ -141,7 +198,7 @@ export function parseScenario(input: unknown): Scenario {
     s.services === undefined && s.cloudTrail.length === 0
       ? [{ eventName: 'UpdateService', service: `${s.project}-axon`, minutesAgo: 42, username: 'deploy-bot' }]
       : s.cloudTrail;
-  return { ...s, cloudTrail, cluster: s.cluster ?? `${s.project}-cluster`, services, serviceFaults, apiFaults };
+  return { ...s, cloudTrail, cluster: s.cluster ?? `${s.project}-cluster`, services, serviceFaults, apiFaults, eventFaults };
 }
 
 export function loadScenarioFile(path: string): Scenario {

@@ -8,7 +8,7 @@ import { slackSignature } from '#commons/slack-request';
 import { webApiSlack } from '#commons/slack-web-api';
 import type { ApprovalHandlerDeps } from '../handlers/registry.ts';
 import { handleSlackInteraction, type SlackInteractionsDeps } from '../handlers/slack-interactions.ts';
-import type { VirtualClock } from './clock.ts';
+import type { SimClock } from './clock.ts';
 import type { RawResponse, SandboxHttpServer } from './http.ts';
 
 /**
@@ -68,7 +68,7 @@ export class SlackFake {
   constructor(
     readonly url: string,
     readonly secrets: SlackSecrets,
-    private readonly clock: VirtualClock,
+    private readonly clock: SimClock,
   ) {}
 
   get callbackUrl(): string {
@@ -166,7 +166,7 @@ function asBlocks(value: unknown): Block[] {
 
 export interface MountSlackOptions {
   server: SandboxHttpServer;
-  clock: VirtualClock;
+  clock: SimClock;
   clients: Clients;
   /** How the callback's own SDK clients reach the sandbox. */
   clientOptions: ClientOptions;
@@ -325,7 +325,7 @@ export interface HumanOptions {
  * actor, so virtual time does not jump to the task's timeout under them.
  */
 export function playHuman(
-  sandbox: { server: SandboxHttpServer; clock: VirtualClock },
+  sandbox: { server: SandboxHttpServer; clock: SimClock },
   deps: { dynamo: Clients['dynamo']; table: string },
   decide: (index: number, message: RecordedMessage) => Omit<Click, 'approvalId'> | undefined,
   options: HumanOptions = {},

@@ -2,7 +2,7 @@ import './polyfill.ts';
 import { randomBytes } from 'node:crypto';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { StateMachine, type StateMachineDefinition, type RunOptions } from 'aws-local-stepfunctions';
-import type { VirtualClock } from '#sandbox/clock';
+import type { SimClock } from '#sandbox/clock';
 import { readPath, type AslRetrier, type AslState } from './asl.ts';
 import {
   ExecutionStoppedError,
@@ -50,7 +50,7 @@ export interface PendingTask {
 
 /** What the facade lends each execution: time, handlers and the shared task-token table. */
 export interface ExecutionEnv {
-  clock: VirtualClock;
+  clock: SimClock;
   region: string;
   accountId: string;
   handlers: Handlers;

@@ -11,7 +11,7 @@ import type {
   StopExecutionOutput,
 } from '@aws-sdk/client-sfn';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { VirtualClock } from '#sandbox/clock';
+import type { SimClock } from '#sandbox/clock';
 import { AwsServiceError, type AwsJsonService } from '#sandbox/http';
 import { stateMachineArn, type AslDefinition, type ExtractedMachine } from './asl.ts';
 import { StatesTaskError } from './errors.ts';
@@ -28,7 +28,7 @@ import { prepareMachine, type PreparedMachine } from './plan.ts';
 export type { ExecutionRecord, ExecutionStatus, Handler, Handlers, PendingTask } from './execution.ts';
 
 export interface SfnFacadeOptions {
-  clock: VirtualClock;
+  clock: SimClock;
   region: string;
   accountId: string;
   /** Keyed by Lambda function name (the `incident-flows:handler` tag); `service:action` for other integrations. */

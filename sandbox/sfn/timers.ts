@@ -1,4 +1,4 @@
-import type { VirtualClock } from '#sandbox/clock';
+import type { SimClock } from '#sandbox/clock';
 
 /**
  * A virtual-time callback (timeouts, heartbeats, the machine deadline). It never counts as work
@@ -10,7 +10,7 @@ export class VirtualTimer {
   private readonly abort = new AbortController();
 
   constructor(
-    clock: VirtualClock,
+    clock: SimClock,
     seconds: number,
     onFire: () => void,
   ) {
@@ -34,7 +34,7 @@ export class SleepInterruptedError extends Error {
 }
 
 /** The calling actor sleeps `seconds` of virtual time; an abort ends the sleep early, rejecting with the signal's reason. */
-export function interruptibleSleep(clock: VirtualClock, seconds: number, signal: AbortSignal): Promise<void> {
+export function interruptibleSleep(clock: SimClock, seconds: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(abortReason(signal));
   return clock.sleep(seconds, signal).catch(() => Promise.reject(abortReason(signal)));
 }
