@@ -43,6 +43,8 @@ async function recoveryFigures() {
     { label: 'sticky-crash-loop', plan: planDrill({ fault: 'sticky-crash-loop' }) },
     { label: 'slow-start', plan: planDrill({ fault: 'slow-start' }) },
     { label: 'ledger (3 tasks, 40 s start)', plan: planDrill({ scenarioFile: 'examples/ledger-crash-loop.json' }) },
+    // Issue 7's case: tasks take up to 15 min to become healthy behind an ALB with a 300 s deregistration delay.
+    { label: 'slow ALB (≤15 min to healthy, 300 s dereg)', plan: planDrill({ scenarioFile: 'examples/slow-alb-crash-loop.json' }) },
   ];
   const rows = [];
   for (const c of cases) {

@@ -14,8 +14,10 @@ Usage:
   incident-flows approve <approval-id> [--reason TEXT]
   incident-flows reject <approval-id> --reason TEXT
       Decide an approval without Slack (Slack down): same exactly-once path, recorded as your AWS identity.
-  incident-flows sandbox [--scenario FILE]
+  incident-flows sandbox [--scenario FILE] [--speed N] [--port PORT]
       Serve the sandbox on 127.0.0.1 until Ctrl-C; point the AWS CLI or SDK at it with AWS_ENDPOINT_URL.
+      Its clock follows wall time from now (N times faster with --speed), so the runbook's own commands
+      — "the last hour", update-service then wait services-stable — behave as on AWS.
   incident-flows start <workflow> --service NAME [--cluster NAME] [--dry-run] [--wait] [--force] [--endpoint URL]
       Start a workflow by hand (p0); prints the execution ARN and its console link. A dry run waits and shows the planned changes.
   incident-flows status [execution] [--report] [--endpoint URL]      one execution (default: the newest) and its incident
@@ -93,18 +95,27 @@ async function drill(args: string[]): Promise<number> {
 
 async function serve(args: string[]): Promise<number> {
   quietSdkNotice();
-  const { values } = parseArgs({ args, options: { scenario: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { scenario: { type: 'string' }, speed: { type: 'string' }, port: { type: 'string' } } });
+  const speed = values.speed === undefined ? 1 : Number(values.speed);
+  if (!Number.isFinite(speed) || speed < 1 || speed > 1000) throw new ScenarioError(`--speed "${values.speed}" must be a number from 1 to 1000 (how many times faster than wall time)`);
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ScenarioError(`--port "${values.port}" must be a port number (0 picks a free one)`);
   const { Sandbox } = await import('../sandbox/index.ts');
   const { loadScenarioFile, parseScenario } = await import('../sandbox/scenario.ts');
   const scenario = values.scenario ? loadScenarioFile(values.scenario) : parseScenario({});
-  const sandbox = await Sandbox.start(scenario);
+  const sandbox = await Sandbox.start(scenario, { clock: { wall: { speed } }, port, echo: true });
   process.stdout.write(
     `sandbox listening on ${sandbox.url}\n` +
       `  export AWS_ENDPOINT_URL=${sandbox.url} AWS_REGION=${scenario.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n` +
+      `  (AWS CLI v2 before 2.13: pass --endpoint-url ${sandbox.url})\n` +
+      `  clock: wall time from ${sandbox.clock.now().toISOString()}${speed === 1 ? '' : `, ${speed}× faster`}\n` +
       `  cluster ${scenario.cluster}: ${scenario.services.map((s) => s.name).join(', ')}\n` +
       `  state machines: ${sandbox.machines.map((m) => m.arn).join(', ')}\nCtrl-C to stop.\n`,
   );
-  await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   await sandbox.stop();
   return 0;
 }

@@ -1,5 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { describeStepResult, parseObject, shortCause } from '#commons/report';
+import { describeStepResult, failureText, parseObject } from '#commons/report';
 
 export interface TimelineEntry {
   /** Simulated wall-clock time (ISO 8601). */
@@ -71,7 +71,7 @@ export function buildTimeline(history: HistoryEvent[], invocations: Invocation[]
         current.entry.detail = describeStepResult(parseObject((e.taskSucceededEventDetails ?? e.lambdaFunctionSucceededEventDetails)?.output) ?? {});
       } else {
         const d = e.taskFailedEventDetails ?? e.taskTimedOutEventDetails ?? e.lambdaFunctionFailedEventDetails ?? e.lambdaFunctionTimedOutEventDetails;
-        current.entry.detail = appendDetail(current.entry.detail, `failed: ${d?.error ?? 'error'} ${shortCause(d?.cause) ?? ''}`);
+        current.entry.detail = appendDetail(current.entry.detail, failureText(current.entry.state, d?.error, d?.cause));
       }
     } else if (type.endsWith('StateExited')) {
       const name = e.stateExitedEventDetails?.name ?? '?';

@@ -21,6 +21,8 @@ export interface Assessment {
   runningCount: number;
   pendingCount: number;
   taskDefinition: string | undefined;
+  /** ECS, CODE_DEPLOY or EXTERNAL: only ECS takes the restart incident-flows makes (a forced deployment). */
+  deploymentController: string;
   deployments: DeploymentSummary[];
   recentEvents: ServiceEventSummary[];
   checkedAt: string;
@@ -70,6 +72,7 @@ function judge(service: Service, now: Date): Assessment {
     runningCount: running,
     pendingCount: pending,
     taskDefinition: service.taskDefinition,
+    deploymentController: service.deploymentController?.type ?? 'ECS',
     deployments,
     recentEvents: events,
     checkedAt: now.toISOString(),

@@ -4,7 +4,8 @@ import type { Config } from '#commons/config';
 import { createLogger, type Logger } from '#commons/logger';
 import { step, type StepFunction } from '#commons/step';
 import { assessImpact } from './assess.ts';
-import { checkStability } from './check-stability.ts';
+import { watchStability } from './watch-stability.ts';
+import { WatchStore } from '#stability/watches';
 import { inspectChanges } from './inspect-changes.ts';
 import { restartService } from './restart-service.ts';
 import { restoreDesiredCount } from './restore-desired-count.ts';
@@ -24,7 +25,7 @@ export const HANDLER_NAMES = [
   'inspect-changes',
   'review-logs',
   'restart-service',
-  'check-stability',
+  'watch-stability',
   'verify',
   'restore-desired-count',
 ] as const;
@@ -58,13 +59,16 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
     const logger = (deps.logger ?? createLogger)(name);
     return step(name, () => logger, run);
   };
+  const watches = new WatchStore(clients.dynamo, config.watchesTable);
   return {
     assess: wrap('assess', (e) => assessImpact(e, { ecs: clients.ecs, clock, config })),
     'inspect-changes': wrap('inspect-changes', (e) => inspectChanges(e, { ecs: clients.ecs, cloudtrail: clients.cloudtrail, clock })),
     'review-logs': wrap('review-logs', (e) => reviewLogs(e, { logs: clients.logs, clock })),
-    'restart-service': wrap('restart-service', (e) => restartService(e, { ecs: clients.ecs, clock })),
-    'check-stability': wrap('check-stability', (e) => checkStability(e, { ecs: clients.ecs, clock })),
-    verify: wrap('verify', (e) => verifyRecovery(e, { ecs: clients.ecs, clock, config, fetch: deps.fetch })),
+    'restart-service': wrap('restart-service', (e) => restartService(e, { ecs: clients.ecs, elbv2: clients.elbv2, clock })),
+    'watch-stability': wrap('watch-stability', (e) =>
+      watchStability(e, { ecs: clients.ecs, elbv2: clients.elbv2, sfn: clients.sfn, watches, clock, log: (deps.logger ?? createLogger)('watch-stability') }),
+    ),
+    verify: wrap('verify', (e) => verifyRecovery(e, { ecs: clients.ecs, elbv2: clients.elbv2, clock, config, fetch: deps.fetch })),
     'restore-desired-count': wrap('restore-desired-count', (e) => restoreDesiredCount(e, { ecs: clients.ecs, clock })),
     'request-approval': wrap('request-approval', (e) => {
       if (!deps.approvals) throw new Error('request-approval needs the approvals deps (Slack and the approvals table)');

@@ -1,5 +1,6 @@
-import { type ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { ecsClient, once } from '#commons/clients';
+import { type ECSClient, type Service, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ecsClient, elbv2Client, once } from '#commons/clients';
 import { describeService } from '#commons/ecs';
 import { systemClock, type Clock } from '#commons/clock';
 import { createLogger } from '#commons/logger';
@@ -7,10 +8,13 @@ import { incidentSchema } from '#commons/schemas';
 import { step } from '#commons/step';
 import { parseInput } from '#commons/validation';
 import { InvalidInputError } from '#commons/errors';
+import type { WaitPlan } from '#stability/bounds';
+import { waitPlanFor } from '#stability/plan';
 import * as z from 'zod';
 
 export interface RestartDeps {
   ecs: ECSClient;
+  elbv2: ElasticLoadBalancingV2Client;
   clock: Clock;
 }
 
@@ -23,13 +27,19 @@ export interface PlannedChange {
 }
 
 export interface RestartResult {
-  attempt: 'restart' | 'redeploy';
+  attempt: 'restart' | 'redeploy' | 'scale-out';
   mode: 'force-new-deployment' | 'scale-to-zero';
+  /** What this step did: a forced deployment, the scale-in to 0, or the scale back out. */
+  phase: 'force' | 'scale-in' | 'scale-out';
   /** Desired count recorded before anything was touched; every failure path restores it. */
   desiredBefore: number;
   startedAt: string;
-  /** Sizes the first wait of the stability loop. */
-  firstWaitSeconds: number;
+  /** The deployment the change created (forced deployments), as UpdateService answered. */
+  deploymentId?: string;
+  /** What the wait that follows waits for: tasks serving, or every task stopped. */
+  goal: 'serving' | 'stopped';
+  /** How long the wait may take, derived from this service (handlers/stability/bounds.ts). */
+  wait: WaitPlan;
   dryRun: boolean;
   changes: PlannedChange[];
 }
@@ -38,48 +48,69 @@ const inputSchema = z
   .object({
     incident: incidentSchema,
     desiredCount: z.number().int().min(1).describe('the desired count recorded by the assessment'),
-    attempt: z.enum(['restart', 'redeploy']).describe('"restart" uses the incident\'s restartMode, "redeploy" forces a new deployment'),
+    attempt: z
+      .enum(['restart', 'redeploy', 'scale-out'])
+      .describe('"restart" uses the incident\'s restartMode, "redeploy" forces a new deployment, "scale-out" ends a scale-to-zero restart'),
   })
   .strict();
 
 /**
- * Restart the service. The desired count to come back to is the larger of the assessment's
- * (taken before any change, so a retried scale-to-zero that finds 0 cannot record 0 as "before")
- * and the service's current one (autoscaling or a person may have raised it while an approval
- * waited): a restart never leaves fewer desired tasks than either.
+ * Restart the service, one UpdateService per step. ECS's scheduler acts after the call returns, so
+ * the runbook's stop-then-start is two steps with a wait between them: desired 0 and N sent
+ * back-to-back collapse and may stop nothing (docs/decisions/0007). The count to come back to is
+ * the larger of the assessment's (taken before any change, so a retried scale-in that finds 0
+ * cannot record 0 as "before") and the current one (autoscaling or a person may have raised it
+ * while an approval waited): a restart never leaves fewer desired tasks than either.
  */
 export async function restartService(event: unknown, deps: RestartDeps): Promise<RestartResult> {
   const { incident, desiredCount: assessed, attempt } = parseInput(inputSchema, event, 'restart-service input');
   if (assessed < 1) throw new InvalidInputError('field "desiredCount" must be at least 1');
   const mode = attempt === 'redeploy' ? 'force-new-deployment' : incident.restartMode;
   const base = { cluster: incident.cluster, service: incident.service };
-  const desiredCount =
-    mode === 'scale-to-zero' ? Math.max(assessed, (await describeService(deps.ecs, incident.cluster, incident.service)).desiredCount ?? 0) : assessed;
-  const changes: PlannedChange[] =
-    mode === 'scale-to-zero'
-      ? [
-          { call: 'UpdateService', ...base, desiredCount: 0 },
-          { call: 'UpdateService', ...base, desiredCount },
-        ]
-      : [{ call: 'UpdateService', ...base, forceNewDeployment: true }];
-
   const startedAt = deps.clock.now().toISOString();
-  if (!incident.dryRun) {
-    for (const change of changes) await apply(deps.ecs, change);
+
+  if (attempt === 'scale-out') {
+    const change: PlannedChange = { call: 'UpdateService', ...base, desiredCount: assessed };
+    const service = incident.dryRun ? await describeService(deps.ecs, incident.cluster, incident.service) : await apply(deps.ecs, change);
+    return { attempt, mode, phase: 'scale-out', desiredBefore: assessed, startedAt, goal: 'serving', wait: await plan(deps, service, incident.expectedStartSeconds), dryRun: incident.dryRun, changes: [change] };
   }
+
+  if (mode === 'scale-to-zero') {
+    const current = await describeService(deps.ecs, incident.cluster, incident.service);
+    const desiredBefore = Math.max(assessed, current.desiredCount ?? 0);
+    const changes: PlannedChange[] = [
+      { call: 'UpdateService', ...base, desiredCount: 0 },
+      { call: 'UpdateService', ...base, desiredCount: desiredBefore },
+    ];
+    const service = incident.dryRun ? current : await apply(deps.ecs, changes[0]!);
+    // Stopping takes the deregistration delay behind a load balancer: the scale-in gets its own plan.
+    return { attempt, mode, phase: 'scale-in', desiredBefore, startedAt, goal: 'stopped', wait: await plan(deps, service, 0), dryRun: incident.dryRun, changes };
+  }
+
+  const change: PlannedChange = { call: 'UpdateService', ...base, forceNewDeployment: true };
+  const service = incident.dryRun ? await describeService(deps.ecs, incident.cluster, incident.service) : await apply(deps.ecs, change);
+  const deploymentId = incident.dryRun ? undefined : service.deployments?.find((d) => d.status === 'PRIMARY')?.id;
   return {
     attempt,
     mode,
-    desiredBefore: desiredCount,
+    phase: 'force',
+    desiredBefore: assessed,
     startedAt,
-    firstWaitSeconds: incident.expectedStartSeconds,
+    ...(deploymentId ? { deploymentId } : {}),
+    goal: 'serving',
+    wait: await plan(deps, service, incident.expectedStartSeconds),
     dryRun: incident.dryRun,
-    changes,
+    changes: [change],
   };
 }
 
-async function apply(ecs: ECSClient, change: PlannedChange): Promise<void> {
-  await ecs.send(
+function plan(deps: RestartDeps, service: Service, expectedStartSeconds: number): Promise<WaitPlan> {
+  return waitPlanFor(deps.elbv2, service, expectedStartSeconds);
+}
+
+/** UpdateService answers with the service as ECS now records it (the new deployment listed, no task started yet). */
+async function apply(ecs: ECSClient, change: PlannedChange): Promise<Service> {
+  const out = await ecs.send(
     new UpdateServiceCommand({
       cluster: change.cluster,
       service: change.service,
@@ -87,8 +118,10 @@ async function apply(ecs: ECSClient, change: PlannedChange): Promise<void> {
       ...(change.forceNewDeployment ? { forceNewDeployment: true } : {}),
     }),
   );
+  if (!out.service) throw new Error(`UpdateService answered without the service ${change.service}`);
+  return out.service;
 }
 
-const defaults = once(() => ({ ecs: ecsClient(), clock: systemClock }));
+const defaults = once(() => ({ ecs: ecsClient(), elbv2: elbv2Client(), clock: systemClock }));
 const log = once(() => createLogger('restart-service'));
 export const handler = step('restart-service', log, (event) => restartService(event, defaults()));

@@ -1,8 +1,10 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { ecsClient, once } from '#commons/clients';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ecsClient, elbv2Client, once } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { configFromEnv, type Config } from '#commons/config';
-import { describeService, readStability } from '#commons/ecs';
+import { describeService } from '#commons/ecs';
+import { readStability } from '#stability/reading';
 import { createLogger } from '#commons/logger';
 import { incidentSchema } from '#commons/schemas';
 import { step } from '#commons/step';
@@ -11,6 +13,7 @@ import * as z from 'zod';
 
 export interface VerifyDeps {
   ecs: ECSClient;
+  elbv2: ElasticLoadBalancingV2Client;
   clock: Clock;
   config: Config;
   fetch: typeof fetch;
@@ -40,12 +43,9 @@ export async function verifyRecovery(event: unknown, deps: VerifyDeps): Promise<
   const { incident } = parseInput(inputSchema, event, 'verify input');
   const service = await describeService(deps.ecs, incident.cluster, incident.service);
   const reasons: string[] = [];
-  const reading = await readStability(deps.ecs, service);
+  const reading = await readStability(deps, service);
   const stable = reading.stable;
-  if (!stable) {
-    const healthy = reading.healthyCount !== undefined ? `, ${reading.healthyCount} healthy` : '';
-    reasons.push(`not stable: ${reading.runningCount}/${reading.desiredCount} running${healthy}, ${reading.deployments} deployment(s)`);
-  }
+  if (!stable) reasons.push(`not stable: ${reading.waitingFor.join('; ')}`);
   const health = incident.healthUrl ? await probe(incident.healthUrl, deps) : undefined;
   if (health && !health.ok) reasons.push(`health check ${health.url} answered ${health.status ?? health.error}`);
   if (reasons.length === 0) reasons.push(health ? `stable and ${health.url} answered ${health.status}` : 'stable (no health URL configured)');
@@ -70,6 +70,6 @@ async function probe(url: string, deps: VerifyDeps): Promise<HealthProbe> {
   }
 }
 
-const defaults = once(() => ({ ecs: ecsClient(), clock: systemClock, config: configFromEnv(), fetch: globalThis.fetch }));
+const defaults = once(() => ({ ecs: ecsClient(), elbv2: elbv2Client(), clock: systemClock, config: configFromEnv(), fetch: globalThis.fetch }));
 const log = once(() => createLogger('verify'));
 export const handler = step('verify', log, (event) => verifyRecovery(event, defaults()));

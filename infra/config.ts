@@ -13,9 +13,15 @@ export const stackConfigSchema = z
       .array(
         z
           .object({
-            name: z.string().min(1),
+            name: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be an ECS service name (letters, digits, hyphens, underscores)'),
             /** Defaults to the runbook's /ecs/<service>. */
             logGroup: z.string().min(1).optional(),
+            /** Verify GETs it after a restart; every start (alarm, console, CLI) gets it. */
+            healthUrl: z.url({ protocol: /^https?$/ }).optional(),
+            /** How P0 restarts this service: a forced deployment (default) or the runbook's scale to zero. */
+            restartMode: z.enum(['force-new-deployment', 'scale-to-zero']).optional(),
+            /** Seconds a new task of this service needs to start and pass its health checks: sizes its waits. */
+            expectedStartSeconds: z.number().int().min(0).max(3600).optional(),
           })
           .strict(),
       )
@@ -40,4 +46,9 @@ export function parseStackConfig(raw: unknown): StackConfig {
 
 export function logGroupOf(service: StackConfig['services'][number]): string {
   return service.logGroup ?? `/ecs/${service.name}`;
+}
+
+/** The per-service settings handlers read (SERVICE_SETTINGS): what a start input does not say. */
+export function serviceSettingsOf(config: StackConfig): Record<string, Omit<StackConfig['services'][number], 'name'>> {
+  return Object.fromEntries(config.services.map(({ name, ...settings }) => [name, settings]));
 }

@@ -5,9 +5,10 @@ import type { Construct } from 'constructs';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/registry.ts';
 import { P0SystemDown } from '../workflows/p0-system-down.ts';
 import { Approvals } from './approvals.ts';
-import { logGroupOf, type StackConfig } from './config.ts';
+import { logGroupOf, serviceSettingsOf, type StackConfig } from './config.ts';
 import { handlerFunction } from './handler-function.ts';
 import { IncidentRecords } from './incidents.ts';
+import { StabilityWatches } from './stability.ts';
 
 
 export interface IncidentFlowsStackProps extends StackProps {
@@ -19,6 +20,7 @@ export class IncidentFlowsStack extends Stack {
   readonly functions: Record<HandlerName, NodejsFunction>;
   readonly p0: P0SystemDown;
   readonly approvals: Approvals;
+  readonly stability: StabilityWatches;
 
   constructor(scope: Construct, id: string, props: IncidentFlowsStackProps) {
     super(scope, id, props);
@@ -29,15 +31,19 @@ export class IncidentFlowsStack extends Stack {
       NodejsFunction
     >;
     this.grantLeastPrivilege(config);
+    // Waits released by ECS's own events, with a safety-net poll (handlers/watch-stability.ts).
+    this.stability = new StabilityWatches(this, 'Stability', { config, watchStability: this.functions['watch-stability'] });
 
     this.approvals = new Approvals(this, 'Approvals', { config });
+    const p0Name = `${config.prefix}-p0-system-down`;
     this.p0 = new P0SystemDown(this, 'P0SystemDown', {
       functions: this.functions,
-      stateMachineName: `${config.prefix}-p0-system-down`,
+      stateMachineName: p0Name,
       requestApproval: this.approvals.requestApproval,
       policy: this.approvals.policy,
     });
     this.approvals.allowDecisionsFor(this.p0.stateMachine);
+    this.stability.allowReleasesFor(p0Name);
     // Alarm starts (one incident per service, remediation budget) and the incident record (docs/incidents.md).
     new IncidentRecords(this, 'Incidents', { config, workflows: { 'p0-system-down': this.p0.stateMachine }, longestExecution: this.p0.timeout });
   }
@@ -48,8 +54,9 @@ export class IncidentFlowsStack extends Stack {
         DEFAULT_CLUSTER: config.cluster,
         MANAGED_SERVICES: config.services.map((s) => s.name).join(','),
         EXPECTED_START_SECONDS: String(config.expectedStartSeconds),
-        // Console and CLI starts name no log group: the configured ones must win over /ecs/<service>.
-        SERVICE_LOG_GROUPS: JSON.stringify(Object.fromEntries(config.services.filter((s) => s.logGroup).map((s) => [s.name, s.logGroup]))),
+        // Every start (alarm, console, CLI) gets the service's configured log group, health URL, restart mode and expected start.
+        SERVICE_SETTINGS: JSON.stringify(serviceSettingsOf(config)),
+        WATCHES_TABLE: `${config.prefix}-stability-watches`,
         LOG_LEVEL: config.logLevel,
       },
     });
@@ -77,9 +84,17 @@ export class IncidentFlowsStack extends Stack {
       new iam.PolicyStatement({ actions: ['ecs:DescribeTaskDefinition'], resources: ['*'] }),
     ];
     for (const statement of readTasks) {
-      fns['check-stability'].addToRolePolicy(statement);
+      fns['watch-stability'].addToRolePolicy(statement);
       fns.verify.addToRolePolicy(statement);
     }
+    // Target health and the target groups' settings (health-check cycle, deregistration delay) that size a wait.
+    // These ELBv2 Describe* actions support no resource-level permissions.
+    const readTargets = new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeTargetHealth'], resources: ['*'] });
+    fns['watch-stability'].addToRolePolicy(readTargets);
+    fns.verify.addToRolePolicy(readTargets);
+    fns['restart-service'].addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'], resources: ['*'] }),
+    );
     fns['restart-service'].addToRolePolicy(update);
     fns['restore-desired-count'].addToRolePolicy(update);
     // LookupEvents supports no resource-level permissions: '*' is the only valid resource.

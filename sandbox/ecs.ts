@@ -1076,6 +1076,11 @@ export class EcsFleet implements FleetReadings {
     if (config.maximumPercent !== undefined) s.maximumPercent = config.maximumPercent;
     if (config.circuitBreaker !== undefined) s.circuitBreaker = config.circuitBreaker;
     if (desired !== undefined && desired !== s.desiredCount) {
+      // Scaling to zero a service with no task alive leaves the scheduler nothing to stop: done at once.
+      if (desired === 0 && alive(s.tasks).length === 0) {
+        this.countRestart(s);
+        s.passDesired = 0;
+      }
       s.desiredCount = desired;
       s.desiredHistory.push({ at: this.now, desired });
     }

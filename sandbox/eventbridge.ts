@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
 import { cloudWatchTagReader, type AlarmTagReader } from '#commons/alarms';
-import { cloudWatchClient, documentClient, sfnClient } from '#commons/clients';
+import { cloudWatchClient, documentClient, ecsClient, elbv2Client, sfnClient } from '#commons/clients';
 import { incidentSettingsSchema, IncidentStore, type IncidentRecord, type IncidentSettings, type IncidentSettingsInput } from '#commons/incidents';
 import type { Logger } from '#commons/logger';
 import type { ReportPoster } from '#commons/report';
+import { onEcsEvent, type EcsEventsResult } from '../handlers/ecs-events.ts';
 import { recordIncident, EXECUTION_DETAIL_TYPE, type RecordIncidentResult } from '../handlers/record-incident.ts';
+import { WatchStore } from '#stability/watches';
+import type { EcsEvent } from './ecs/events.ts';
+import { eventRules, matches, type EventRule } from './event-rules.ts';
+import { seededRandom } from './faults.ts';
 import { startIncident, type StartIncidentResult } from '../handlers/start-incident.ts';
 import type { ExecutionRecord } from './sfn/facade.ts';
 import type { Sandbox } from './index.ts';
@@ -18,6 +23,12 @@ import type { Sandbox } from './index.ts';
  * - "Step Functions Execution Status Change" (SUCCEEDED, FAILED, TIMED_OUT, ABORTED of our state
  *   machines) → record-incident, delivered when the sandbox's execution ends, with the event shape
  *   AWS sends.
+ *
+ * - ECS's own events (deployment state changes, service actions, task state changes) → every rule
+ *   of the synthesized stack whose pattern matches them (ecs-events, which releases waits). ECS
+ *   sends them at least once, in no set order, and EventBridge delivers AWS events best effort:
+ *   each delivery takes a moment (0.5-2 s here), and the scenario's event faults lose, repeat or
+ *   delay some.
  *
  * The handlers run in-process with SDK clients pointed at the sandbox and its virtual clock, so
  * DynamoDB (dynalite) and Step Functions are reached over HTTP exactly as in AWS.
@@ -57,8 +68,24 @@ export interface EventBridgeOptions {
   echo?: boolean;
 }
 
+/** One ECS event as it reached (or did not reach) a rule's target. */
+export interface EcsDelivery {
+  detailType: string;
+  eventName: string;
+  at: string;
+  /** delivered, lost (a fault), or failed (the handler threw). */
+  fate: 'delivered' | 'lost' | 'failed';
+  result?: EcsEventsResult;
+}
+
+/** EventBridge's usual delivery latency for AWS service events ("near real time"). */
+const DELIVERY_MIN_SECONDS = 0.5;
+const DELIVERY_JITTER_SECONDS = 1.5;
+
 export class EventBridgeEmulator {
   readonly logs: LogLine[] = [];
+  /** ECS events offered to the ecs-events rule, in the order they happened. */
+  readonly ecsDeliveries: EcsDelivery[] = [];
   /** What record-incident posted to "Slack". */
   readonly posts: ReportPost[] = [];
   readonly recorded: RecordIncidentResult[] = [];
@@ -72,6 +99,11 @@ export class EventBridgeEmulator {
   private counter = 0;
   private readonly sent = new Map<string, Record<string, unknown>>();
   private holding = false;
+  private readonly ecsRules: EventRule[];
+  private readonly watches: WatchStore;
+  private readonly ecs: ReturnType<typeof ecsClient>;
+  private readonly elbv2: ReturnType<typeof elbv2Client>;
+  private readonly rng: () => number;
 
   constructor(
     private readonly sandbox: Sandbox,
@@ -84,12 +116,7 @@ export class EventBridgeEmulator {
       routes: scenario.services.map((s) => ({ alarmPrefix: `${s.name}-`, service: s.name, severity: 'P0' })),
       tagKeys: {},
       procedures: { P0: sandbox.stateMachineArn('p0-system-down') },
-      serviceInputs: Object.fromEntries(
-        scenario.services.map((s) => {
-          const healthUrl = sandbox.healthUrl(s.name);
-          return [s.name, { ...(healthUrl ? { healthUrl } : {}), ...(s.logGroup ? { logGroup: s.logGroup } : {}) }];
-        }),
-      ),
+      // As on AWS, per-service settings (health URL, log group…) come from the handlers' configuration.
       region: scenario.region,
       ...options.settings,
     });
@@ -103,12 +130,82 @@ export class EventBridgeEmulator {
       void this.deliverToStartIncident(
         this.alarmEvent({ alarmName: change.alarmName, state: change.state, previousState: change.previousState, reason: change.reason }),
       );
+    this.rng = seededRandom(scenario.seed + 2);
+    this.watches = new WatchStore(documentClient(clients), 'incident-flows-stability-watches');
+    this.ecs = ecsClient(clients);
+    this.elbv2 = elbv2Client(clients);
+    this.ecsRules = eventRules(sandbox.template, { region: scenario.region, accountId: scenario.accountId }).filter((r) => r.handlers.includes('ecs-events'));
+    sandbox.fleet.onEvent((event) => this.offerEcsEvent(event));
     const ours = new Set(sandbox.machines.map((m) => m.arn));
     sandbox.sfn.onEvent((event, execution) => {
       if (!TERMINAL_EVENTS.has(event.type ?? '') || !ours.has(execution.stateMachineArn)) return;
       // Nobody awaits a rule's delivery: a failure is kept in `failures`, as a DLQ would keep it.
       this.track('execution-status', this.deliverToRecordIncident(statusChangeEvent(execution, sandbox))).catch(() => undefined);
     });
+  }
+
+  /**
+   * An ECS event leaves the fleet: to every matching rule's target, after EventBridge's delivery
+   * delay — unless a scenario fault loses it, repeats it, or holds it back. Each delivery is a
+   * clock participant, so simulated time waits for the handler it runs.
+   */
+  private offerEcsEvent(e: EcsEvent): void {
+    const event = this.ecsEnvelope(e);
+    if (!this.ecsRules.some((r) => matches(r.pattern, event))) return;
+    const eventName = String(e.detail.eventName ?? e.detail.lastStatus ?? '');
+    const faults = this.sandbox.scenario.eventFaults.filter((f) => !f.detailTypes || f.detailTypes.includes(e.detailType));
+    const hit = (kind: string) => faults.find((f) => f.kind === kind && this.rng() < f.rate);
+    const base = { detailType: e.detailType, eventName, at: new Date(e.at).toISOString() };
+    if (hit('lose')) {
+      this.ecsDeliveries.push({ ...base, fate: 'lost' });
+      return;
+    }
+    const held = hit('delay')?.delaySeconds ?? 0;
+    const copies = hit('duplicate') ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      const seconds = held + DELIVERY_MIN_SECONDS + this.rng() * DELIVERY_JITTER_SECONDS;
+      // Not tracked by `settled()`: a delivery needs simulated time to pass, which a driver holding
+      // the clock while it waits for its own alarms would never let happen.
+      this.deliverEcs(event, seconds, base).catch((err: Error) => this.failures.push({ rule: 'ecs-event', error: `${err.name}: ${err.message}` }));
+    }
+  }
+
+  private async deliverEcs(event: Record<string, unknown>, afterSeconds: number, base: Omit<EcsDelivery, 'fate'>): Promise<EcsEventsResult> {
+    const clock = this.sandbox.clock;
+    clock.enter();
+    try {
+      await clock.sleep(afterSeconds);
+      const result = await onEcsEvent(event, {
+        ecs: this.ecs,
+        elbv2: this.elbv2,
+        sfn: this.sfn,
+        watches: this.watches,
+        clock,
+        log: this.logger('ecs-events'),
+      });
+      this.ecsDeliveries.push({ ...base, fate: 'delivered', result });
+      return result;
+    } catch (err) {
+      this.ecsDeliveries.push({ ...base, fate: 'failed' });
+      throw err;
+    } finally {
+      clock.leave();
+    }
+  }
+
+  private ecsEnvelope(e: EcsEvent): Record<string, unknown> {
+    const { region, accountId } = this.sandbox.scenario;
+    return {
+      version: '0',
+      id: this.nextEventId(),
+      'detail-type': e.detailType,
+      source: 'aws.ecs',
+      account: accountId,
+      time: new Date(e.at).toISOString().replace(/\.\d+Z$/, 'Z'),
+      region,
+      resources: e.resources,
+      detail: e.detail,
+    };
   }
 
   /** Changes settings for later deliveries (a test tightening the budget, say). */

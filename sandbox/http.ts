@@ -1,15 +1,28 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseQueryBody, queryError, queryResponse, signingNameOf, xmlNamespaceOf } from './query-protocol.ts';
 
-/** An error the sandbox answers the way AWS does: awsJson `__type` plus an HTTP status. */
+/**
+ * An error the sandbox answers the way AWS does: awsJson `__type` plus an HTTP status. `queryCode`
+ * is the error's awsQuery code where it differs or must be announced: query answers carry it as
+ * `<Code>`, and awsJson answers of services with the awsQueryCompatible trait (CloudWatch) carry
+ * it in the `x-amzn-query-error: Code;Sender` header, which botocore and the SDK read first.
+ */
 export class AwsServiceError extends Error {
   constructor(
     readonly code: string,
     message: string,
     readonly status = 400,
+    readonly queryCode?: string,
   ) {
     super(message);
     this.name = code;
+  }
+
+  /** Sender for the caller's faults, Receiver for the service's (awsQuery `<Type>`). */
+  get fault(): 'Sender' | 'Receiver' {
+    return this.status >= 500 ? 'Receiver' : 'Sender';
   }
 }
 
@@ -39,7 +52,17 @@ export interface RawResponse {
   body?: string;
 }
 
+/** An awsQuery service: signing name (SigV4 credential scope) and API version it answers. */
+interface QueryService {
+  signingName: string;
+  version: string;
+  api: string;
+  xmlns: string;
+  handle: AwsJsonService;
+}
+
 const MAX_BODY_BYTES = 1024 * 1024;
+const FORM = 'application/x-www-form-urlencoded';
 
 /**
  * One HTTP listener on 127.0.0.1 for every simulated AWS API. awsJson services are routed by
@@ -51,12 +74,23 @@ export class SandboxHttpServer {
   private readonly interceptors: CallInterceptor[] = [];
   private readonly observers: CallObserver[] = [];
   private readonly passThroughs = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
+  private readonly queryServices: QueryService[] = [];
   private server: Server | undefined;
   url = '';
 
   /** e.g. registerJson('AmazonEC2ContainerServiceV20141113', 'ecs', '1.1', handler). */
   registerJson(targetPrefix: string, api: string, version: '1.0' | '1.1', handle: AwsJsonService): void {
     this.services.set(targetPrefix, { api, contentType: `application/x-amz-json-${version}`, handle });
+  }
+
+  /**
+   * An awsQuery service, e.g. registerQuery('monitoring', '2010-08-01', 'cloudwatch', handler): form
+   * POSTs are routed by the SigV4 credential scope's service name, else by their `Version`. The
+   * handler gets the Action and the parsed parameters and returns the `<{Action}Result>` content
+   * (undefined for an operation without output); interceptors and observers see the call as `api`.
+   */
+  registerQuery(signingName: string, version: string, api: string, handle: AwsJsonService): void {
+    this.queryServices.push({ signingName, version, api, xmlns: xmlNamespaceOf(signingName, version), handle });
   }
 
   /** Exact-path route, e.g. 'POST /slack/interactions' or 'GET /acme-axon/health'. */
@@ -103,6 +137,9 @@ export class SandboxHttpServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Every AWS answer carries a request id (dynalite, below, sets its own over this one).
+    const requestId = randomUUID();
+    res.setHeader('x-amzn-RequestId', requestId);
     const passTarget = header(req, 'x-amz-target');
     const pass = passTarget ? this.passThroughs.get(passTarget.slice(0, passTarget.lastIndexOf('.'))) : undefined;
     if (pass) {
@@ -111,7 +148,7 @@ export class SandboxHttpServer {
     }
     const body = await readBody(req);
     if (body === undefined) {
-      send(res, 413, { 'content-type': 'text/plain' }, 'request body too large');
+      this.answerTooLarge(req, res, requestId);
       return;
     }
     const target = header(req, 'x-amz-target');
@@ -122,11 +159,80 @@ export class SandboxHttpServer {
     const path = (req.url ?? '/').split('?')[0];
     const route = this.routes.get(`${req.method} ${path}`);
     if (!route) {
+      const query = this.queryRequest(req, body);
+      if (query) {
+        await this.dispatchQuery(query.service, query.parsed, res, requestId);
+        return;
+      }
+      if (this.unroutableQuery(req, body)) {
+        const { action, version } = parseQueryBody(body.toString('utf8'));
+        const message = `Could not find operation ${action} for version ${version ?? '(none)'}`;
+        send(res, 400, { 'content-type': 'text/xml' }, queryError({ type: 'Sender', code: 'InvalidAction', message, requestId }));
+        return;
+      }
       send(res, 404, { 'content-type': 'text/plain' }, `no sandbox route for ${req.method} ${path}`);
       return;
     }
     const answer = await route(req, body);
     send(res, answer.status, answer.headers ?? {}, answer.body ?? '');
+  }
+
+  /** A form POST for one of the query services: by SigV4 scope, else by an Action plus a known Version. */
+  private queryRequest(req: IncomingMessage, body: Buffer): { service: QueryService; parsed: ReturnType<typeof parseQueryBody> } | undefined {
+    if (req.method !== 'POST' || !isForm(req)) return undefined;
+    const bySigner = this.queryServiceSignedFor(req);
+    const parsed = parseQueryBody(body.toString('utf8'));
+    const service = bySigner ?? (parsed.action ? this.queryServices.find((s) => s.version === parsed.version) : undefined);
+    return service ? { service, parsed } : undefined;
+  }
+
+  /** A query call (form POST with an Action) none of the registered query services answers. */
+  private unroutableQuery(req: IncomingMessage, body: Buffer): boolean {
+    return this.queryServices.length > 0 && req.method === 'POST' && isForm(req) && parseQueryBody(body.toString('utf8')).action !== undefined;
+  }
+
+  private queryServiceSignedFor(req: IncomingMessage): QueryService | undefined {
+    const signingName = signingNameOf(header(req, 'authorization'));
+    return signingName ? this.queryServices.find((s) => s.signingName === signingName) : undefined;
+  }
+
+  private async dispatchQuery(service: QueryService, parsed: ReturnType<typeof parseQueryBody>, res: ServerResponse, requestId: string): Promise<void> {
+    const operation = parsed.action ?? '';
+    const call: AwsJsonCall = { api: service.api, operation, body: parsed.params };
+    try {
+      checkQueryEnvelope(service, parsed);
+      for (const intercept of this.interceptors) await intercept(call);
+      const result = await service.handle(operation, parsed.params);
+      this.notify({ ...call, status: 200 });
+      send(res, 200, { 'content-type': 'text/xml' }, queryResponse(operation, service.xmlns, result, requestId));
+    } catch (err) {
+      const e = err instanceof AwsServiceError ? err : new AwsServiceError('InternalFailure', (err as Error).message, 500);
+      const code = queryCodeOf(e);
+      this.notify({ ...call, status: e.status, errorCode: code });
+      send(res, e.status, { 'content-type': 'text/xml' }, queryError({ type: e.fault, code, message: e.message, requestId, xmlns: service.xmlns }));
+    }
+  }
+
+  /**
+   * Over the body limit: an error the caller's SDK can parse, in the request's protocol (awsJson
+   * `__type`, awsQuery XML), with 413 Request Entity Too Large; plain text for the other routes.
+   */
+  private answerTooLarge(req: IncomingMessage, res: ServerResponse, requestId: string): void {
+    const message = `Request body exceeds the ${MAX_BODY_BYTES}-byte limit`;
+    const contentType = header(req, 'content-type') ?? '';
+    if (header(req, 'x-amz-target') || contentType.startsWith('application/x-amz-json-')) {
+      const json = contentType.startsWith('application/x-amz-json-1.0') ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
+      sendJson(res, 413, json, { __type: 'SerializationException', message }, 'SerializationException');
+      return;
+    }
+    // A form POST is a query call when signed for a query service, or bound for no raw route (Slack's are form posts too).
+    const query = isForm(req) ? this.queryServiceSignedFor(req) : undefined;
+    const path = (req.url ?? '/').split('?')[0];
+    if (query || (isForm(req) && !this.routes.has(`${req.method} ${path}`))) {
+      send(res, 413, { 'content-type': 'text/xml' }, queryError({ type: 'Sender', code: 'RequestEntityTooLarge', message, requestId, ...(query ? { xmlns: query.xmlns } : {}) }));
+      return;
+    }
+    send(res, 413, { 'content-type': 'text/plain' }, 'request body too large');
   }
 
   private async dispatchJson(target: string, raw: Buffer, res: ServerResponse): Promise<void> {
@@ -154,9 +260,31 @@ export class SandboxHttpServer {
     } catch (err) {
       const e = err instanceof AwsServiceError ? err : new AwsServiceError('InternalFailure', (err as Error).message, 500);
       this.notify({ ...call, status: e.status, errorCode: e.code });
-      sendJson(res, e.status, service.contentType, { __type: e.code, message: e.message }, e.code);
+      sendJson(res, e.status, service.contentType, { __type: e.code, message: e.message }, e.code, queryErrorHeader(e));
     }
   }
+}
+
+function isForm(req: IncomingMessage): boolean {
+  return (header(req, 'content-type') ?? '').toLowerCase().startsWith(FORM);
+}
+
+/** Action and Version as AWS checks them before any operation runs. */
+function checkQueryEnvelope(service: QueryService, parsed: ReturnType<typeof parseQueryBody>): void {
+  if (!parsed.action) throw new AwsServiceError('MissingAction', 'The request must contain the parameter Action.');
+  if (!parsed.version) throw new AwsServiceError('MissingParameter', 'The request must contain the parameter Version.');
+  if (parsed.version !== service.version) throw new AwsServiceError('InvalidAction', `Could not find operation ${parsed.action} for version ${parsed.version}`);
+}
+
+/** awsQuery services name throttling `Throttling` where awsJson ones say `ThrottlingException`. */
+function queryCodeOf(e: AwsServiceError): string {
+  if (e.queryCode) return e.queryCode;
+  return e.code === 'ThrottlingException' ? 'Throttling' : e.code;
+}
+
+/** `x-amzn-query-error: Code;Sender` (Smithy awsQueryCompatible trait) when the error names its query code. */
+function queryErrorHeader(e: AwsServiceError): Record<string, string> {
+  return e.queryCode ? { 'x-amzn-query-error': `${e.queryCode};${e.fault}` } : {};
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -164,26 +292,27 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** The body, or undefined past the limit; the rest is drained, not kept, so the answer still reaches the caller. */
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks);
 }
 
-function sendJson(res: ServerResponse, status: number, contentType: string, payload: unknown, errorType?: string): void {
-  const headers: Record<string, string> = { 'content-type': contentType };
+function sendJson(res: ServerResponse, status: number, contentType: string, payload: unknown, errorType?: string, extraHeaders: Record<string, string> = {}): void {
+  const headers: Record<string, string> = { 'content-type': contentType, ...extraHeaders };
   if (errorType) headers['x-amzn-errortype'] = errorType;
   send(res, status, headers, JSON.stringify(payload, dateReplacer));
 }
 
-/** awsJson carries timestamps as epoch seconds. */
+/** awsJson carries timestamps as epoch seconds, and maps (a Map in a handler's result) as objects. */
 function dateReplacer(this: unknown, key: string, value: unknown): unknown {
   const raw = (this as Record<string, unknown>)[key];
+  if (raw instanceof Map) return Object.fromEntries(raw);
   return raw instanceof Date ? raw.getTime() / 1000 : value;
 }
 

@@ -8,9 +8,9 @@ import type { StepFunction } from '#commons/step';
 import type { Config } from '#commons/config';
 import { silentLogger } from '#commons/logger';
 import { createHandlers } from '../handlers/registry.ts';
-import { VirtualClock } from './clock.ts';
+import { VirtualClock, WallClock, type SimClock } from './clock.ts';
 import { CloudTrailStore } from './cloudtrail.ts';
-import { AlarmStore } from './cloudwatch.ts';
+import { AlarmStore, defaultAlarms, mountMonitoring } from './cloudwatch.ts';
 import { EcsFleet } from './ecs.ts';
 import { apiFaultInterceptor, seededRandom } from './faults.ts';
 import { SandboxHttpServer, type AwsJsonOutcome } from './http.ts';
@@ -18,7 +18,7 @@ import { createTablesFromTemplate, dynamoListener } from './dynamodb.ts';
 import { attachEventBridge, type EventBridgeOptions } from './eventbridge.ts';
 import { LogStore } from './logs.ts';
 import { mountSlack } from './slack.ts';
-import type { Scenario } from './scenario.ts';
+import type { Scenario, ServiceSpec } from './scenario.ts';
 import { extractStateMachines, type ExtractedMachine } from './sfn/asl.ts';
 import { statesTimeoutError } from './sfn/errors.ts';
 import { SfnFacade } from './sfn/facade.ts';
@@ -26,6 +26,15 @@ import { SfnFacade } from './sfn/facade.ts';
 export interface SandboxOptions {
   /** Overrides of the alarm trigger's settings (remediation budget, cool-down, routes). */
   incidents?: EventBridgeOptions['settings'];
+  /**
+   * Simulated time (drills, tests: ten minutes in milliseconds, the default), or wall time from
+   * now, `speed` times faster (`incident-flows sandbox`, where a person pastes the runbook's commands).
+   */
+  clock?: 'virtual' | { wall: { speed: number } };
+  /** Port on 127.0.0.1 (0, the default, picks a free one). */
+  port?: number;
+  /** Echo the EventBridge targets' log lines to stdout (the `incident-flows sandbox` server). */
+  echo?: boolean;
 }
 
 /** One handler invocation and the AWS calls it made, in order: the drill's "what was done". */
@@ -55,7 +64,7 @@ export class Sandbox {
   private constructor(
     readonly invocations: Invocation[],
     readonly scenario: Scenario,
-    readonly clock: VirtualClock,
+    readonly clock: SimClock,
     readonly server: SandboxHttpServer,
     readonly fleet: EcsFleet,
     readonly trail: CloudTrailStore,
@@ -63,6 +72,8 @@ export class Sandbox {
     readonly sfn: SfnFacade,
     readonly machines: ExtractedMachine[],
     readonly alarms: AlarmStore,
+    /** The synthesized stack the sandbox runs (state machines, tables, EventBridge rules). */
+    readonly template: Record<string, unknown>,
   ) {}
 
   static async start(scenario: Scenario, options: SandboxOptions = {}): Promise<Sandbox> {
@@ -70,20 +81,20 @@ export class Sandbox {
     // through a 1 ms real-time probe. Borrow it before anything waits, or virtual time could jump
     // to an execution's deadline during the probe.
     await statesTimeoutError();
-    const clock = new VirtualClock(Date.parse(scenario.startTime));
+    const clock: SimClock = options.clock && options.clock !== 'virtual' ? new WallClock(Date.now(), options.clock.wall.speed) : new VirtualClock(Date.parse(scenario.startTime));
     const rng = seededRandom(scenario.seed);
     const trail = new CloudTrailStore({ clock, region: scenario.region, accountId: scenario.accountId });
     const logs = new LogStore({ clock, region: scenario.region, accountId: scenario.accountId });
     const fleet = new EcsFleet({ scenario, clock, trail, logs, rng });
     const server = new SandboxHttpServer();
-    const url = await server.listen();
+    const url = await server.listen(options.port ?? 0);
 
     const invocations: Invocation[] = [];
     const current = new AsyncLocalStorage<Invocation>();
     const clientOptions: ClientOptions = { endpoint: url, region: scenario.region, credentials: CREDENTIALS };
     const clients = createClients(clientOptions);
     recordCalls(clients, current);
-    const config = sandboxConfig(scenario);
+    const config = sandboxConfig(scenario, url);
     // Slack's Web API fake and the approval callback (POST /slack/interactions) on the same port.
     const approvals = await mountSlack({ server, clock, clients, clientOptions, approvalsTable: config.approvalsTable });
     const handlers = traced(
@@ -99,10 +110,10 @@ export class Sandbox {
     for (const machine of machines) sfn.addStateMachine(machine);
 
     // One alarm per service as a team would set it; `aws cloudwatch set-alarm-state` fires it.
-    const alarms = new AlarmStore({ clock, region: scenario.region, accountId: scenario.accountId, alarmNames: scenario.services.map((s) => `${s.name}-unhealthy-hosts`) });
-    const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines, alarms);
+    const alarms = new AlarmStore({ clock, region: scenario.region, accountId: scenario.accountId, alarms: defaultAlarms(fleet), readings: fleet });
+    const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines, alarms, template);
     // EventBridge: alarms → start-incident, execution ends → record-incident (sandbox/eventbridge.ts).
-    attachEventBridge(sandbox, options.incidents ? { settings: options.incidents } : {});
+    attachEventBridge(sandbox, { ...(options.incidents ? { settings: options.incidents } : {}), ...(options.echo ? { echo: true } : {}) });
     // Every API sees the fleet as of "now" on the virtual clock, then the scenario's faults.
     server.intercept(() => fleet.advanceTo(clock.nowMs()));
     server.intercept(apiFaultInterceptor(scenario.apiFaults, seededRandom(scenario.seed + 1)));
@@ -114,6 +125,8 @@ export class Sandbox {
     server.registerJson('Logs_20140328', 'logs', '1.1', logs.handle);
     server.registerJson('AWSStepFunctions', 'sfn', '1.0', sfn.handle);
     server.registerJson('GraniteServiceVersion20100801', 'cloudwatch', '1.0', alarms.handle);
+    // ELBv2 (target groups, target health) and CloudWatch's query protocol, read off the fleet.
+    mountMonitoring(server, { clock, readings: fleet, alarms });
     for (const s of scenario.services) {
       if (!s.healthPath) continue;
       server.route(`GET /${s.name}${s.healthPath}`, () => {
@@ -153,6 +166,7 @@ export class Sandbox {
   }
 
   async stop(): Promise<void> {
+    if (this.clock instanceof WallClock) this.clock.dispose();
     await this.server.close();
   }
 }
@@ -184,16 +198,26 @@ function recordCalls(clients: Clients, als: AsyncLocalStorage<Invocation>): void
   }
 }
 
-function sandboxConfig(scenario: Scenario): Config {
+/** What the team would configure for the service in the stack (infra/config.ts `services[]`). */
+function sandboxServiceSettings(spec: ServiceSpec, url: string): Config['serviceSettings'][string] {
+  return {
+    ...(spec.logGroup ? { logGroup: spec.logGroup } : {}),
+    ...(spec.healthPath ? { healthUrl: `${url}/${spec.name}${spec.healthPath}` } : {}),
+    ...(spec.expectedStartSeconds !== undefined ? { expectedStartSeconds: spec.expectedStartSeconds } : {}),
+  };
+}
+
+function sandboxConfig(scenario: Scenario, url: string): Config {
   return {
     defaultCluster: scenario.cluster,
     managedServices: scenario.services.map((s) => s.name),
     logGroupPattern: '/ecs/{service}',
-    serviceLogGroups: Object.fromEntries(scenario.services.filter((s) => s.logGroup).map((s) => [s.name, s.logGroup!])),
+    serviceSettings: Object.fromEntries(scenario.services.map((s) => [s.name, sandboxServiceSettings(s, url)])),
     expectedStartSeconds: 30,
     healthRequestTimeoutMs: 2000,
     incidentsTable: 'incident-flows-incidents',
     approvalsTable: 'incident-flows-approvals',
+    watchesTable: 'incident-flows-stability-watches',
   };
 }
 

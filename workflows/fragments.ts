@@ -5,7 +5,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { TRANSIENT_ERRORS } from '#commons/errors';
 
-/** Shared pieces of every workflow: a Lambda step with the house retry policy, and the bounded wait-until-stable loop. */
+/** Shared pieces of every workflow: a Lambda step with the house retry policy, and the wait until a change is stable. */
 
 export interface StepOptions {
   /** Parameters passed to the handler (JSONPath); the whole state when omitted. */
@@ -20,6 +20,8 @@ export function lambdaStep(scope: Construct, name: string, fn: IFunction, option
   const task = new tasks.LambdaInvoke(scope, name, {
     lambdaFunction: fn,
     payloadResponseOnly: true,
+    // The house retry policy covers Lambda's service errors; CDK's default retrier, emitted first, would shadow it.
+    retryOnServiceExceptions: false,
     ...(options.parameters ? { payload: sfn.TaskInput.fromObject(options.parameters) } : {}),
     ...(options.resultPath ? { resultPath: options.resultPath } : {}),
     ...(options.comment ? { comment: options.comment } : {}),
@@ -41,60 +43,51 @@ export function withTransientRetry<T extends sfn.TaskStateBase>(task: T): T {
   return task;
 }
 
-export interface StabilityBounds {
-  /** Seconds between polls after the first wait. */
-  intervalSeconds: number;
-  /** Give up after this long since the change… */
-  maxSeconds: number;
-  /** …or after this many polls, whichever comes first. */
-  maxAttempts: number;
-}
-
-export const DEFAULT_STABILITY_BOUNDS: StabilityBounds = { intervalSeconds: 5, maxSeconds: 300, maxAttempts: 80 };
-
 export interface WaitUntilStableProps {
   /** Sentence fragment naming what is watched, e.g. "the restart". */
   what: string;
-  checkStability: IFunction;
-  /** JSONPath of the change's result, holding startedAt and firstWaitSeconds. */
+  /** Which wait of the workflow this is (one watch per execution and wait). */
+  watch: 'restart' | 'redeploy' | 'scale-in' | 'scale-out';
+  watchStability: IFunction;
+  /** JSONPath of the change's result (restart-service): startedAt, deploymentId, goal, wait plan. */
   changePath: string;
-  /** JSONPath where the loop keeps its polls. */
+  /** JSONPath where the wait's result goes. */
   statePath: string;
-  bounds: StabilityBounds;
   onStable: sfn.IChainable;
-  onExhausted: sfn.IChainable;
+  /** Not stable and not going to be: failed, stalled, or past its time bound. */
+  onGaveUp: sfn.IChainable;
   onError: sfn.IChainable;
 }
 
 /**
- * `aws ecs wait services-stable`, as states: a first wait sized to the expected start time, then
- * poll → stable? → short wait → poll, bounded in attempts and in time.
+ * `aws ecs wait services-stable`, the way each service deserves (handlers/watch-stability.ts): one
+ * callback step that ECS's own events release (deployment completed or failed, steady state),
+ * with a safety-net poll each time the step's timeout — the plan's cadence, derived from the
+ * service — passes without news. A lost or early event costs at most one cadence. The wait is
+ * bounded by progress and by time in the handler; every re-entry is one state transition.
  */
 export function waitUntilStable(scope: Construct, p: WaitUntilStableProps): sfn.IChainable {
-  const begin = new sfn.Pass(scope, `Start watching ${p.what}`, {
-    result: sfn.Result.fromObject({ attempts: 0 }),
-    resultPath: p.statePath,
-  });
-  const firstWait = new sfn.Wait(scope, `Wait for ${p.what} to start tasks`, {
-    time: sfn.WaitTime.secondsPath(`${p.changePath}.firstWaitSeconds`),
-  });
-  const poll = lambdaStep(scope, `Check whether ${p.what} is stable`, p.checkStability, {
-    parameters: {
+  const wait = new tasks.LambdaInvoke(scope, `Wait until ${p.what} is stable`, {
+    lambdaFunction: p.watchStability,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({
       incident: sfn.JsonPath.objectAt('$.incident'),
-      since: sfn.JsonPath.stringAt(`${p.changePath}.startedAt`),
-      attempts: sfn.JsonPath.numberAt(`${p.statePath}.attempts`),
-      maxAttempts: p.bounds.maxAttempts,
-      maxSeconds: p.bounds.maxSeconds,
-    },
+      change: sfn.JsonPath.objectAt(p.changePath),
+      watch: p.watch,
+      execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      taskToken: sfn.JsonPath.taskToken,
+    }),
     resultPath: p.statePath,
+    taskTimeout: sfn.Timeout.at(`${p.changePath}.wait.checkEverySeconds`),
+    // The house retry policy below covers Lambda's service errors; CDK's own would shadow it.
+    retryOnServiceExceptions: false,
   });
-  poll.addCatch(p.onError, { resultPath: '$.error' });
-  const pause = new sfn.Wait(scope, `Pause before checking ${p.what} again`, {
-    time: sfn.WaitTime.duration(Duration.seconds(p.bounds.intervalSeconds)),
-  });
+  withTransientRetry(wait);
+  // No event within the cadence: look again (the handler polls on entry and stores a fresh token).
+  wait.addCatch(wait, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });
+  wait.addCatch(p.onError, { resultPath: '$.error' });
   const decide = new sfn.Choice(scope, `Is ${p.what} stable?`)
     .when(sfn.Condition.booleanEquals(`${p.statePath}.stable`, true), p.onStable)
-    .when(sfn.Condition.booleanEquals(`${p.statePath}.exhausted`, true), p.onExhausted)
-    .otherwise(pause.next(poll));
-  return begin.next(firstWait).next(poll).next(decide);
+    .otherwise(p.onGaveUp);
+  return wait.next(decide);
 }

@@ -5,13 +5,12 @@ import { Construct } from 'constructs';
 import { DEFAULT_APPROVAL_POLICY, escalationMinutes, ruleFor, type ApprovalPolicy } from '#commons/policy';
 import type { HandlerName } from '../handlers/registry.ts';
 import { approvalWithEscalation } from './approval.ts';
-import { DEFAULT_STABILITY_BOUNDS, lambdaStep, waitUntilStable, type StabilityBounds } from './fragments.ts';
+import { lambdaStep, waitUntilStable } from './fragments.ts';
 
 export interface P0SystemDownProps {
   functions: Record<HandlerName, IFunction>;
   stateMachineName?: string;
-  stability?: StabilityBounds;
-  /** Hard stop for the whole execution; by default 1 h plus the longest approval escalation. */
+  /** Hard stop for the whole execution; by default 2 h (two waits of at most 45 min) plus the longest approval escalation. */
   timeout?: Duration;
   /** The request-approval function (infra/approvals.ts); without it the restart is never gated. */
   requestApproval?: IFunction;
@@ -29,8 +28,8 @@ export const REJECTED = 'ApprovalRejected';
 /**
  * Runbook › Incident Response › P0 Incident (System Down), read top to bottom:
  * assess impact → investigate (recent changes, error logs) → [approval, when the policy or the
- * start input asks] → restart → wait until stable → if not, force a redeployment → wait until
- * stable → verify recovery. Any failure after the assessment goes through one fail-safe that
+ * start input asks] → restart (forced deployment, or the runbook's scale to zero, wait, scale back)
+ * → wait until stable → if not, force a redeployment → wait until stable → verify recovery. Any failure after the assessment goes through one fail-safe that
  * restores the desired count, then escalates. A rejected or unanswered approval stops before
  * anything is touched.
  */
@@ -42,9 +41,8 @@ export class P0SystemDown extends Construct {
   constructor(scope: Construct, id: string, props: P0SystemDownProps) {
     super(scope, id);
     const rule = ruleFor(props.policy ?? DEFAULT_APPROVAL_POLICY, WORKFLOW, 'restart');
-    this.timeout = props.timeout ?? Duration.minutes(60 + (props.requestApproval ? escalationMinutes(rule.escalation) : 0));
+    this.timeout = props.timeout ?? Duration.minutes(120 + (props.requestApproval ? escalationMinutes(rule.escalation) : 0));
     const fn = props.functions;
-    const bounds = props.stability ?? DEFAULT_STABILITY_BOUNDS;
     const incident = sfn.JsonPath.objectAt('$.incident');
 
     // Fail-safe: whatever went wrong, the service keeps at least the tasks it had before.
@@ -96,15 +94,44 @@ export class P0SystemDown extends Construct {
     redeploy.next(
       waitUntilStable(this, {
         what: 'the redeployment',
-        checkStability: fn['check-stability'],
+        watch: 'redeploy',
+        watchStability: fn['watch-stability'],
         changePath: '$.redeploy',
         statePath: '$.redeployStability',
-        bounds,
         onStable: verify,
-        onExhausted: failSafe,
+        onGaveUp: failSafe,
         onError: failSafe,
       }),
     );
+
+    // The runbook's stop-then-start: scale in, wait until every task has stopped, scale back out.
+    const scaleOut = lambdaStep(this, 'Scale the service back out', fn['restart-service'], {
+      parameters: { incident, desiredCount: sfn.JsonPath.numberAt('$.restart.desiredBefore'), attempt: 'scale-out' },
+      resultPath: '$.scaleOut',
+    });
+    scaleOut.addCatch(failSafe, { resultPath: '$.error' });
+    scaleOut.next(
+      waitUntilStable(this, {
+        what: 'the scale-out',
+        watch: 'scale-out',
+        watchStability: fn['watch-stability'],
+        changePath: '$.scaleOut',
+        statePath: '$.restartStability',
+        onStable: verify,
+        onGaveUp: redeploy,
+        onError: failSafe,
+      }),
+    );
+    const scaleIn = waitUntilStable(this, {
+      what: 'the scale-in',
+      watch: 'scale-in',
+      watchStability: fn['watch-stability'],
+      changePath: '$.restart',
+      statePath: '$.scaleInStability',
+      onStable: scaleOut,
+      onGaveUp: failSafe,
+      onError: failSafe,
+    });
 
     const restart = lambdaStep(this, 'Restart the service', fn['restart-service'], {
       parameters: { incident, desiredCount: sfn.JsonPath.numberAt('$.assessment.desiredCount'), attempt: 'restart' },
@@ -117,15 +144,16 @@ export class P0SystemDown extends Construct {
     restart.next(
       new sfn.Choice(this, 'Is this a dry run?')
         .when(sfn.Condition.booleanEquals('$.incident.dryRun', true), dryRunDone)
+        .when(sfn.Condition.stringEquals('$.restart.phase', 'scale-in'), scaleIn)
         .otherwise(
           waitUntilStable(this, {
             what: 'the restart',
-            checkStability: fn['check-stability'],
+            watch: 'restart',
+            watchStability: fn['watch-stability'],
             changePath: '$.restart',
             statePath: '$.restartStability',
-            bounds,
             onStable: verify,
-            onExhausted: redeploy,
+            onGaveUp: redeploy,
             onError: failSafe,
           }),
         ),
@@ -196,13 +224,23 @@ export class P0SystemDown extends Construct {
 
     // Bad start input fails right here, before anything is touched, with an error naming the field.
     const assess = lambdaStep(this, 'Assess impact', fn.assess);
+    // CODE_DEPLOY and EXTERNAL controllers refuse a forced deployment: hand over before touching anything.
+    const handOver = new sfn.Fail(this, 'Hand over: the deployment controller refuses a restart', {
+      error: ESCALATED,
+      cause:
+        'The service uses the CODE_DEPLOY or EXTERNAL deployment controller, which refuses the forced deployment a restart needs. Nothing was changed: restart it through CodeDeploy or its controller.',
+    });
     const definition = assess
       .next(investigate)
       .next(
         new sfn.Choice(this, 'Is the service already healthy?')
           .when(sfn.Condition.stringEquals('$.assessment.verdict', 'healthy'), nothingToDo)
           .when(sfn.Condition.stringEquals('$.assessment.verdict', 'scaled-to-zero'), nothingToDo)
-          .otherwise(remediate),
+          .otherwise(
+            new sfn.Choice(this, 'Can incident-flows restart it?')
+              .when(sfn.Condition.stringEquals('$.assessment.deploymentController', 'ECS'), remediate)
+              .otherwise(handOver),
+          ),
       );
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

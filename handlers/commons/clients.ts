@@ -3,6 +3,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -30,6 +31,7 @@ function clientConfig(options: ClientOptions) {
 }
 
 export const ecsClient = (options: ClientOptions = {}) => new ECSClient(clientConfig(options));
+export const elbv2Client = (options: ClientOptions = {}) => new ElasticLoadBalancingV2Client(clientConfig(options));
 export const cloudTrailClient = (options: ClientOptions = {}) => new CloudTrailClient(clientConfig(options));
 export const logsClient = (options: ClientOptions = {}) => new CloudWatchLogsClient(clientConfig(options));
 export const cloudWatchClient = (options: ClientOptions = {}) => new CloudWatchClient(clientConfig(options));
@@ -46,13 +48,22 @@ export const documentClient = (options: ClientOptions = {}) =>
 /** Every client at once, for the CLI and the sandbox (never for a Lambda bundle). */
 export interface Clients {
   ecs: ECSClient;
+  elbv2: ElasticLoadBalancingV2Client;
   cloudtrail: CloudTrailClient;
   logs: CloudWatchLogsClient;
   dynamo: DynamoDBDocumentClient;
+  sfn: SFNClient;
 }
 
 export function createClients(options: ClientOptions = {}): Clients {
-  return { ecs: ecsClient(options), cloudtrail: cloudTrailClient(options), logs: logsClient(options), dynamo: documentClient(options) };
+  return {
+    ecs: ecsClient(options),
+    elbv2: elbv2Client(options),
+    cloudtrail: cloudTrailClient(options),
+    logs: logsClient(options),
+    dynamo: documentClient(options),
+    sfn: sfnClient(options),
+  };
 }
 
 /** Builds a value on first use and keeps it: module-level clients without paying at import. */

@@ -11,8 +11,8 @@ export interface Config {
   managedServices: string[];
   /** Log group for a service when the input names none: the runbook's /ecs/<service>. */
   logGroupPattern: string;
-  /** Services whose log group does not follow the pattern (the stack's `services[].logGroup`). */
-  serviceLogGroups: Record<string, string>;
+  /** Per-service settings from the stack configuration (`services[]`): they apply to every start. */
+  serviceSettings: Record<string, ServiceSettings>;
   /** Seconds a fresh task usually needs to start and pass health checks. */
   expectedStartSeconds: number;
   /** Timeout for the verify step's HTTP health request. */
@@ -21,20 +21,33 @@ export interface Config {
   incidentsTable: string;
   /** DynamoDB table of approval requests (task tokens stay here, never in Slack). */
   approvalsTable: string;
+  /** DynamoDB table of the waits in progress (stability watches and their task tokens). */
+  watchesTable: string;
 }
+
+/** What a team configures per service; a start input may still override each field. */
+export const serviceSettingsSchema = z
+  .object({
+    logGroup: z.string().min(1).optional(),
+    healthUrl: z.url({ protocol: /^https?$/ }).optional(),
+    restartMode: z.enum(['force-new-deployment', 'scale-to-zero']).optional(),
+    expectedStartSeconds: z.number().int().min(0).max(3600).optional(),
+  })
+  .strict();
+export type ServiceSettings = z.output<typeof serviceSettingsSchema>;
 
 const envSchema = z.object({
   DEFAULT_CLUSTER: z.string().min(1).optional(),
   MANAGED_SERVICES: z.string().optional(),
   LOG_GROUP_PATTERN: z.string().min(1).default('/ecs/{service}'),
-  SERVICE_LOG_GROUPS: z
+  SERVICE_SETTINGS: z
     .string()
     .default('{}')
     .transform((raw, ctx) => {
       try {
-        return z.record(z.string(), z.string().min(1)).parse(JSON.parse(raw));
+        return z.record(z.string(), serviceSettingsSchema).parse(JSON.parse(raw));
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'SERVICE_LOG_GROUPS must be a JSON object of service → log group' });
+        ctx.addIssue({ code: 'custom', message: 'SERVICE_SETTINGS must be a JSON object of service → {logGroup, healthUrl, restartMode, expectedStartSeconds}' });
         return z.NEVER;
       }
     }),
@@ -42,6 +55,7 @@ const envSchema = z.object({
   HEALTH_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5000),
   INCIDENTS_TABLE: z.string().min(1).default('incident-flows-incidents'),
   APPROVALS_TABLE: z.string().min(1).default('incident-flows-approvals'),
+  WATCHES_TABLE: z.string().min(1).default('incident-flows-stability-watches'),
 });
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
@@ -53,14 +67,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       .map((s) => s.trim())
       .filter(Boolean),
     logGroupPattern: e.LOG_GROUP_PATTERN,
-    serviceLogGroups: e.SERVICE_LOG_GROUPS,
+    serviceSettings: e.SERVICE_SETTINGS,
     expectedStartSeconds: e.EXPECTED_START_SECONDS,
     healthRequestTimeoutMs: e.HEALTH_REQUEST_TIMEOUT_MS,
     incidentsTable: e.INCIDENTS_TABLE,
     approvalsTable: e.APPROVALS_TABLE,
+    watchesTable: e.WATCHES_TABLE,
   };
 }
 
 export function logGroupFor(config: Config, service: string): string {
-  return config.serviceLogGroups[service] ?? config.logGroupPattern.replaceAll('{service}', service);
+  return config.serviceSettings[service]?.logGroup ?? config.logGroupPattern.replaceAll('{service}', service);
 }

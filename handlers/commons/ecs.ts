@@ -1,11 +1,4 @@
-import {
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
-  type ECSClient,
-  ListTasksCommand,
-  type Service,
-} from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import { ClusterNotFoundError, ServiceNotFoundError } from './errors.ts';
 
 /** DescribeServices for one service, with ECS's two ways of saying "not found" turned into named errors. */
@@ -61,35 +54,8 @@ export function isSteady(service: Service): boolean {
   );
 }
 
-export interface StabilityReading {
-  stable: boolean;
-  runningCount: number;
-  desiredCount: number;
-  pendingCount: number;
-  /** Tasks whose container health checks pass; undefined when the task definition defines none. */
-  healthyCount: number | undefined;
-  deployments: number;
-  rolloutState: string | undefined;
-}
-
-/**
- * Stable, and not merely RUNNING: a crash-looping task is RUNNING for a few seconds before it
- * exits, which fools `services-stable`. When the task definition has container health checks,
- * every desired task must also be HEALTHY. Costs two more calls, only once the counts line up.
- */
-export async function readStability(ecs: ECSClient, service: Service): Promise<StabilityReading> {
-  const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
-  const reading = countsOf(service);
-  if (!isSteady(service)) return { ...reading, stable: false, healthyCount: undefined };
-  if (!(await hasHealthCheck(ecs, primary?.taskDefinition ?? service.taskDefinition))) {
-    return { ...reading, stable: true, healthyCount: undefined };
-  }
-  const healthyCount = await countHealthyTasks(ecs, service);
-  return { ...reading, stable: healthyCount >= reading.desiredCount, healthyCount };
-}
-
 /** The counts DescribeServices gives, without the extra calls that health takes. */
-export function countsOf(service: Service): Omit<StabilityReading, 'stable' | 'healthyCount'> {
+export function countsOf(service: Service): { runningCount: number; desiredCount: number; pendingCount: number; deployments: number; rolloutState: string | undefined } {
   return {
     runningCount: service.runningCount ?? 0,
     desiredCount: service.desiredCount ?? 0,
@@ -97,36 +63,6 @@ export function countsOf(service: Service): Omit<StabilityReading, 'stable' | 'h
     deployments: service.deployments?.length ?? 0,
     rolloutState: service.deployments?.find((d) => d.status === 'PRIMARY')?.rolloutState,
   };
-}
-
-const healthCheckByTaskDefinition = new Map<string, boolean>();
-
-/** Task definitions are immutable per revision, so the answer is cached for the container's life. */
-async function hasHealthCheck(ecs: ECSClient, taskDefinition: string | undefined): Promise<boolean> {
-  if (!taskDefinition) return false;
-  const cached = healthCheckByTaskDefinition.get(taskDefinition);
-  if (cached !== undefined) return cached;
-  const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }));
-  const answer = (out.taskDefinition?.containerDefinitions ?? []).some((c) => c.essential !== false && c.healthCheck !== undefined);
-  healthCheckByTaskDefinition.set(taskDefinition, answer);
-  return answer;
-}
-
-async function countHealthyTasks(ecs: ECSClient, service: Service): Promise<number> {
-  const cluster = service.clusterArn;
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecs.send(new ListTasksCommand({ cluster, serviceName: service.serviceName, desiredStatus: 'RUNNING', nextToken }));
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  let healthy = 0;
-  for (let i = 0; i < arns.length; i += 100) {
-    const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) }));
-    healthy += (out.tasks ?? []).filter((t) => t.lastStatus === 'RUNNING' && t.healthStatus === 'HEALTHY').length;
-  }
-  return healthy;
 }
 
 export interface ServiceEventSummary {

@@ -16,16 +16,19 @@ export function resolveIncident(event: unknown, config: Config): Incident {
       `field "service": "${input.service}" is not managed by incident-flows (managed: ${config.managedServices.join(', ')}) — add it to the stack configuration or fix the name`,
     );
   }
+  // The service's configured settings apply to every start (alarm, console, CLI); the input may override.
+  const settings = config.serviceSettings[input.service] ?? {};
+  const healthUrl = input.healthUrl ?? settings.healthUrl;
   return {
     service: input.service,
     cluster,
     logGroup: input.logGroup ?? logGroupFor(config, input.service),
-    restartMode: input.restartMode,
+    restartMode: input.restartMode ?? settings.restartMode ?? 'force-new-deployment',
     lookbackMinutes: input.lookbackMinutes,
-    expectedStartSeconds: input.expectedStartSeconds ?? config.expectedStartSeconds,
+    expectedStartSeconds: input.expectedStartSeconds ?? settings.expectedStartSeconds ?? config.expectedStartSeconds,
     dryRun: input.dryRun,
     requireApproval: input.requireApproval,
-    ...(input.healthUrl ? { healthUrl: input.healthUrl } : {}),
+    ...(healthUrl ? { healthUrl } : {}),
     ...(input.reason ? { reason: input.reason } : {}),
     ...(input.trigger ? { trigger: input.trigger } : {}),
   };

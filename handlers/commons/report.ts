@@ -90,15 +90,15 @@ export function summariseExecution(facts: ExecutionFacts, history: HistoryEvent[
         const action = actionOf(result, new Date(at(e)).toISOString());
         if (action) actions.push(action);
         if (result.recovered === true && typeof result.checkedAt === 'string') mitigatedAt ??= result.checkedAt;
-        if (s.callback || /approv/i.test(s.entry.state ?? '')) {
+        if (isApprovalStep(s)) {
           const waited = Math.round((at(e) - s.enteredMs) / 1000);
           waitedForApproval += waited;
           approvals.push({ at: new Date(at(e)).toISOString(), state: s.entry.state ?? '?', decision: decisionOf(result), ...(whoOf(result) ? { by: whoOf(result) } : {}), waitedSeconds: waited });
         }
       } else {
         const d = e.taskFailedEventDetails ?? e.taskTimedOutEventDetails ?? e.lambdaFunctionFailedEventDetails ?? e.lambdaFunctionTimedOutEventDetails;
-        s.entry.what = join(s.entry.what, `failed: ${d?.error ?? 'error'}${shortCause(d?.cause) ? ` — ${shortCause(d?.cause)}` : ''}`);
-        if (s.callback || /approv/i.test(s.entry.state ?? '')) {
+        s.entry.what = join(s.entry.what, failureText(s.entry.state, d?.error, d?.cause));
+        if (isApprovalStep(s)) {
           approvals.push({ at: new Date(at(e)).toISOString(), state: s.entry.state ?? '?', decision: d?.error ?? 'rejected', waitedSeconds: Math.round((at(e) - s.enteredMs) / 1000) });
         }
       }
@@ -143,6 +143,21 @@ export function outcomeOf(facts: Pick<ExecutionFacts, 'status' | 'output' | 'err
   }
 }
 
+/** The waits until a change is stable are callback steps too, but nobody is asked anything. */
+export function isStabilityWait(state: string | undefined): boolean {
+  return state !== undefined && /^Wait until .+ is stable$/.test(state);
+}
+
+function isApprovalStep(s: { callback?: boolean; entry: { state?: string } }): boolean {
+  return !isStabilityWait(s.entry.state) && (s.callback === true || /approv/i.test(s.entry.state ?? ''));
+}
+
+/** How a failed step reads; a stability wait's timeout is its safety-net poll, not a failure. */
+export function failureText(state: string | undefined, error: string | undefined, cause: string | undefined): string {
+  if (isStabilityWait(state) && error === 'States.Timeout') return 'no ECS event yet: looking again';
+  return `failed: ${error ?? 'error'}${shortCause(cause) ? ` — ${shortCause(cause)}` : ''}`;
+}
+
 /**
  * One line per step result, in the runbook's words. Recognised by shape, because on AWS the
  * history names functions by their deployed names, not by handler. The drill's timeline uses it too.
@@ -156,14 +171,23 @@ export function describeStepResult(out: R): string {
     return `${out.count} ${out.pattern} line(s)${top ? `; most frequent ×${top.count}: ${String(top.example).slice(0, 90)}` : ''}`;
   }
   if ('desiredBefore' in out && 'mode' in out) {
-    const how = out.mode === 'scale-to-zero' ? `desired ${out.desiredBefore} → 0 → ${out.desiredBefore}` : 'force a new deployment';
-    return `${out.dryRun ? 'DRY RUN, would ' : ''}${how} (desired count ${out.desiredBefore} recorded first)`;
+    const how =
+      out.phase === 'scale-in'
+        ? `desired ${out.desiredBefore} → 0, back to ${out.desiredBefore} once every task has stopped`
+        : out.phase === 'scale-out'
+          ? `desired 0 → ${out.desiredBefore}`
+          : 'force a new deployment';
+    const wait = out.wait && typeof out.wait.stallSeconds === 'number' && !out.dryRun ? `; waits up to ${out.wait.stallSeconds} s without progress` : '';
+    const recorded = out.phase === 'scale-out' ? '' : ` (desired count ${out.desiredBefore} recorded first)`;
+    return `${out.dryRun ? 'DRY RUN, would ' : ''}${how}${recorded}${wait}`;
   }
-  if ('stable' in out && 'attempts' in out) {
-    const why = out.failing ? `, ${out.failedTasks} tasks failed since the change` : '';
-    const verdict = out.stable ? 'STABLE' : out.exhausted ? `gave up after ${out.elapsedSeconds} s / ${out.attempts} polls${why}` : 'not yet';
+  if ('verdict' in out && 'noticedBy' in out) {
     const healthy = typeof out.healthyCount === 'number' ? `, ${out.healthyCount} healthy` : '';
-    return `${out.runningCount}/${out.desiredCount} running${healthy}, ${out.pendingCount} pending, ${out.deployments} deployment(s) — ${verdict}`;
+    const targets = out.targets ? `, ${out.targets.healthy}/${out.targets.total} targets healthy` : '';
+    const counts = `${out.runningCount}/${out.desiredCount} running${healthy}${targets}, ${out.deployments} deployment(s)`;
+    const how = out.noticedBy === 'event' ? `ECS event ${out.event}` : 'poll';
+    if (out.stable) return `${counts} — STABLE after ${out.elapsedSeconds} s (noticed by ${how})`;
+    return `${counts} — GAVE UP after ${out.elapsedSeconds} s (${out.verdict}): ${out.reason}`;
   }
   if ('recovered' in out && Array.isArray(out.reasons)) return `${out.recovered ? 'recovered' : 'NOT recovered'}: ${out.reasons.join('; ')}`;
   if ('restored' in out) return out.restored ? `desired count restored ${out.from} → ${out.to}` : `desired count already ${out.from}: nothing to restore`;

@@ -24,8 +24,8 @@ export const incidentInputSchema = z
     trigger: triggerSchema.optional().describe('e.g. {"kind": "manual", "by": "jane"}'),
     restartMode: z
       .enum(['force-new-deployment', 'scale-to-zero'])
-      .default('force-new-deployment')
-      .describe('use "force-new-deployment" (default, no capacity gap) or "scale-to-zero" (the runbook\'s stop-then-start)'),
+      .optional()
+      .describe('use "force-new-deployment" (default, no capacity gap) or "scale-to-zero" (the runbook\'s stop-then-start); default from the service\'s configuration'),
     healthUrl: z
       .url({ protocol: /^https?$/ })
       .optional()

@@ -106,6 +106,8 @@ export class Execution {
   private readonly entryWaiters = new Map<string, (() => void)[]>();
   private readonly retries = new Map<string, { attempts: number[]; pendingDelay?: number }>();
   private failState: { state: AslState; input: unknown } | undefined;
+  /** Each state's raw input as it entered: TimeoutSecondsPath and HeartbeatSecondsPath read the state input, not the Parameters. */
+  private readonly stateInputs = new Map<string, unknown>();
 
   constructor(
     private readonly env: ExecutionEnv,
@@ -305,6 +307,7 @@ export class Execution {
   private onStateEntered(name: string, input: unknown): void {
     const type = this.typeOf(name);
     this.lastEventOf.delete(name);
+    this.stateInputs.set(name, input);
     this.emit(`${type}StateEntered`, { stateEnteredEventDetails: { name, input: json(input), inputDetails: { truncated: false } } }, name);
     if (type === 'Parallel') this.emit('ParallelStateStarted', {});
     if (type === 'Map') this.emit('MapStateStarted', { mapStateStartedEventDetails: { length: mapLength(this.machine.plans.get(name)!, input) } });
@@ -370,7 +373,7 @@ export class Execution {
 
   /** Resource = function ARN: AWS reports LambdaFunction* events. */
   private async runFunction(plan: StatePlan, resource: Extract<TaskResource, { type: 'function' }>, input: unknown): Promise<unknown> {
-    const timeout = taskTimeoutSeconds(plan.state, input);
+    const timeout = taskTimeoutSeconds(plan.state, this.stateInputs.get(plan.name) ?? input);
     this.emit('LambdaFunctionScheduled', {
       lambdaFunctionScheduledEventDetails: { resource: resource.arn, input: json(input), inputDetails: { truncated: false }, timeoutInSeconds: timeout },
     }, plan.name);
@@ -391,7 +394,7 @@ export class Execution {
 
   /** arn:aws:states:::lambda:invoke and other request-response integrations: Task* events. */
   private async runIntegration(plan: StatePlan, resource: Extract<TaskResource, { type: 'integration' }>, input: unknown): Promise<unknown> {
-    const timeout = taskTimeoutSeconds(plan.state, input);
+    const timeout = taskTimeoutSeconds(plan.state, this.stateInputs.get(plan.name) ?? input);
     const base = { resourceType: resource.service, resource: resource.action };
     this.emit('TaskScheduled', { taskScheduledEventDetails: { ...base, region: this.env.region, parameters: json(input), timeoutInSeconds: timeout } }, plan.name);
     this.emit('TaskStarted', { taskStartedEventDetails: base }, plan.name);
@@ -423,8 +426,9 @@ export class Execution {
   private async runCallback(plan: StatePlan, resource: Extract<TaskResource, { type: 'integration' }>, input: unknown): Promise<unknown> {
     const token = mintTaskToken();
     const parameters = replaceDeep(input, TOKEN_PLACEHOLDER, token);
-    const timeout = taskTimeoutSeconds(plan.state, input);
-    const heartbeat = heartbeatSeconds(plan.state, input);
+    const stateInput = this.stateInputs.get(plan.name) ?? input;
+    const timeout = taskTimeoutSeconds(plan.state, stateInput);
+    const heartbeat = heartbeatSeconds(plan.state, stateInput);
     const base = { resourceType: resource.service, resource: `${resource.action}.waitForTaskToken` };
     this.emit('TaskScheduled', {
       taskScheduledEventDetails: { ...base, region: this.env.region, parameters: json(parameters), timeoutInSeconds: timeout, heartbeatInSeconds: heartbeat },

@@ -6,11 +6,12 @@ const config: Config = {
   defaultCluster: 'acme-cluster',
   managedServices: ['acme-axon', 'acme-orbit'],
   logGroupPattern: '/ecs/{service}',
-  serviceLogGroups: { 'acme-orbit': '/custom/orbit' },
+  serviceSettings: { 'acme-orbit': { logGroup: '/custom/orbit', restartMode: 'scale-to-zero', expectedStartSeconds: 600, healthUrl: 'https://orbit.example.com/health' } },
   expectedStartSeconds: 30,
   healthRequestTimeoutMs: 5000,
   incidentsTable: 'incidents',
   approvalsTable: 'approvals',
+  watchesTable: 'watches',
 };
 
 function rejection(input: unknown, cfg: Config = config): Error {
@@ -38,6 +39,18 @@ describe('start input: bad input gets an error naming the field and the fix', ()
   test('a service configured with its own log group gets it when the input names none', () => {
     expect(resolveIncident({ service: 'acme-orbit' }, config).logGroup).toBe('/custom/orbit');
     expect(resolveIncident({ service: 'acme-orbit', logGroup: '/other' }, config).logGroup).toBe('/other');
+  });
+
+  test('every start of a configured service gets its health URL, restart mode and expected start; the input may override each', () => {
+    expect(resolveIncident({ service: 'acme-orbit' }, config)).toMatchObject({
+      healthUrl: 'https://orbit.example.com/health',
+      restartMode: 'scale-to-zero',
+      expectedStartSeconds: 600,
+    });
+    expect(resolveIncident({ service: 'acme-orbit', restartMode: 'force-new-deployment', expectedStartSeconds: 60 }, config)).toMatchObject({
+      restartMode: 'force-new-deployment',
+      expectedStartSeconds: 60,
+    });
   });
 
   test('no service: names the field and shows an example', () => {

@@ -27,7 +27,7 @@ describe('the incident record and the post-incident report, built from the execu
       expect(report).toMatch(/\| Time to mitigate \| \d+ s \|/);
       expect(report).toMatch(/acme-axon-unhealthy-hosts OK → ALARM/);
       expect(report).toMatch(/\*\*Restart the service\*\*: force a new deployment/);
-      expect(report).toMatch(/Wait for the restart to start tasks\*\*: waited 30 s \| 30 s/);
+      expect(report).toMatch(/\*\*Wait until the restart is stable\*\*: 2\/2 running, 2 healthy, 1 deployment\(s\) — STABLE after \d+ s \(noticed by ECS event SERVICE_(DEPLOYMENT_COMPLETED|STEADY_STATE)\)/);
       expect(report).toMatch(/ERROR line\(s\) in `\/ecs\/acme-axon`/);
       expect(report).toMatch(/- Alarm to mitigation: \d+ s/);
       // Posted once, and the service is free again after the cool-down.

@@ -7,7 +7,7 @@ import { runP0, withSandbox } from '../support/p0.ts';
 type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** SDK client key (handlers/commons/clients.ts) → IAM service prefix; DocumentClient commands → IAM actions. */
-const SERVICE = { ecs: 'ecs', cloudtrail: 'cloudtrail', logs: 'logs', dynamo: 'dynamodb' } as const;
+const SERVICE = { ecs: 'ecs', elbv2: 'elasticloadbalancing', cloudtrail: 'cloudtrail', logs: 'logs', dynamo: 'dynamodb', sfn: 'states' } as const;
 const DOCUMENT_ACTIONS: Record<string, string> = { Get: 'GetItem', Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', Query: 'Query' };
 
 function iamAction(call: string): string {
@@ -41,6 +41,8 @@ test('every AWS call a handler made on the P0 paths is granted to its function o
     [{ faults: [{ service: axon, kind: 'crash-loop' }] }, { service: axon, restartMode: 'scale-to-zero' }],
     [{ faults: [{ service: axon, kind: 'crash-loop', survivesRestarts: 1 }] }, { service: axon }],
     [{ faults: [{ service: axon, kind: 'bad-image' }] }, { service: axon }],
+    // Behind a load balancer: target groups size the wait, target health decides stability.
+    [{ services: [{ name: axon, loadBalancer: true, healthCheckGracePeriodSeconds: 120 }], faults: [{ service: axon, kind: 'crash-loop' }] }, { service: axon }],
   ];
   for (const [scenario, input] of paths) {
     await withSandbox(scenario, async (sandbox) => {
@@ -51,7 +53,7 @@ test('every AWS call a handler made on the P0 paths is granted to its function o
       }
     });
   }
-  expect([...made.keys()]).toEqual(expect.arrayContaining(['assess', 'inspect-changes', 'review-logs', 'restart-service', 'check-stability', 'verify', 'restore-desired-count']));
+  expect([...made.keys()]).toEqual(expect.arrayContaining(['assess', 'inspect-changes', 'review-logs', 'restart-service', 'watch-stability', 'verify', 'restore-desired-count']));
   const missing = [...made].flatMap(([handler, actions]) => [...actions].filter((a) => !grantedTo(handler).has(a)).map((a) => `${handler}: ${a}`));
   expect(missing).toEqual([]);
 }, 120_000);

@@ -43,7 +43,7 @@ describe('the CDK app', () => {
     const assess = functions.find(([, r]) => handlerTag(r) === 'assess')!;
     expect(assess[1].Properties.Environment.Variables.DEFAULT_CLUSTER).toBe('payments-prod');
     // A console start names no log group: the configured one must reach the workflow, not /ecs/billing.
-    expect(JSON.parse(assess[1].Properties.Environment.Variables.SERVICE_LOG_GROUPS)).toEqual({ billing: '/custom/billing' });
+    expect(JSON.parse(assess[1].Properties.Environment.Variables.SERVICE_SETTINGS)).toMatchObject({ billing: { logGroup: '/custom/billing' } });
   });
 
   test('every Task of every state machine invokes one of our functions', () => {
@@ -92,5 +92,66 @@ describe('least privilege', () => {
     const rendered = JSON.stringify(filter[0]!.Resource);
     expect(rendered).toContain('log-group:/ecs/ledger:*');
     expect(rendered).toContain('log-group:/custom/billing:*');
+  });
+});
+
+describe('waits released by ECS events', () => {
+  test('the template has no dependency cycle, which CloudFormation would refuse to deploy', () => {
+    const refs = (value: unknown, out = new Set<string>()): Set<string> => {
+      if (Array.isArray(value)) for (const v of value) refs(v, out);
+      else if (value && typeof value === 'object') {
+        for (const [k, v] of Object.entries(value)) {
+          if (k === 'Ref' && typeof v === 'string' && v in resources) out.add(v);
+          else if (k === 'Fn::GetAtt' && Array.isArray(v) && typeof v[0] === 'string') out.add(v[0]);
+          else refs(v, out);
+        }
+      }
+      return out;
+    };
+    const edges = new Map(
+      Object.entries(template.Resources as Record<string, { Properties?: unknown; DependsOn?: string | string[] }>).map(([id, r]) => {
+        const deps = refs(r.Properties);
+        for (const d of [r.DependsOn ?? []].flat()) deps.add(d);
+        return [id, deps];
+      }),
+    );
+    const state = new Map<string, 'visiting' | 'done'>();
+    const cycle: string[] = [];
+    const visit = (id: string, path: string[]): boolean => {
+      if (state.get(id) === 'done') return false;
+      if (state.get(id) === 'visiting') {
+        cycle.push(...path.slice(path.indexOf(id)), id);
+        return true;
+      }
+      state.set(id, 'visiting');
+      for (const d of edges.get(id) ?? []) if (visit(d, [...path, id])) return true;
+      state.set(id, 'done');
+      return false;
+    };
+    for (const id of edges.keys()) if (visit(id, [])) break;
+    expect(cycle).toEqual([]);
+  });
+
+  test('ECS deployment state changes and service actions of the configured services reach ecs-events, nothing else', () => {
+    const rule = ofType('AWS::Events::Rule').find(([id]) => id.includes('EcsEventsReleaseWaits'))![1];
+    const pattern = rule.Properties.EventPattern;
+    expect(pattern.source).toEqual(['aws.ecs']);
+    expect(pattern['detail-type']).toEqual(['ECS Deployment State Change', 'ECS Service Action']);
+    const rendered = JSON.stringify(pattern.resources);
+    expect(pattern.resources).toHaveLength(2);
+    expect(rendered).toContain(':service/payments-prod/ledger');
+    expect(rendered).toContain(':service/payments-prod/billing');
+    const target = rule.Properties.Targets[0].Arn['Fn::GetAtt'][0] as string;
+    expect(handlerTag(resources[target]!)).toBe('ecs-events');
+  });
+
+  test('the waits table expires what a vanished execution left, and only the two wait handlers may release a task token of P0', () => {
+    const table = ofType('AWS::DynamoDB::Table').find(([, r]) => r.Properties.TableName === 'incident-flows-stability-watches')![1];
+    expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    const releasing = ofType('AWS::IAM::Policy').filter(([, r]) =>
+      (r.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).some((s) => [s.Action].flat().includes('states:SendTaskSuccess')),
+    );
+    const rendered = releasing.map(([, r]) => JSON.stringify(r.Properties.PolicyDocument));
+    expect(rendered.filter((p) => p.includes(':stateMachine:incident-flows-p0-system-down'))).toHaveLength(2);
   });
 });

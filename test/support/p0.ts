@@ -47,6 +47,13 @@ export async function runP0(sandbox: Sandbox, input: unknown): Promise<Execution
   };
 }
 
+/** The state's output each time it exited (a failed execution has no output of its own to read). */
+export function stateOutputs(run: ExecutionResult, stateName: string): Record<string, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return run.history
+    .filter((e) => e.stateExitedEventDetails?.name === stateName)
+    .map((e) => JSON.parse(e.stateExitedEventDetails!.output ?? '{}') as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
 /** UpdateService / RegisterTaskDefinition calls made to the sandbox (seeded history excluded). */
 export function mutatingCalls(sandbox: Sandbox): { eventName: string; params: Record<string, unknown> }[] {
   return sandbox.trail.mutatingEvents().map((e) => ({ eventName: e.eventName, params: e.requestParameters }));
