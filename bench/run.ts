@@ -68,7 +68,7 @@ async function recoveryFigures() {
 const cli = cliWallTimes();
 const drill = await drillWallTimes();
 const recovery = await recoveryFigures();
-const bundles = await measureBundles(HANDLER_NAMES);
+const bundles = await measureBundles([...HANDLER_NAMES, 'ecs-events']);
 
 console.log('\nP0 drill through the CLI (`incident-flows drill p0`, a new Node process each):');
 console.log(`  first ever ${cli.coldMillis} ms (synthesizes the CDK app), then median ${cli.warmMedianMillis} ms`);
