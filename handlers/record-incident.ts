@@ -1,7 +1,7 @@
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { fullHistory } from '#commons/execution-history';
 import * as z from 'zod';
-import { documentClient, once, sfnClient } from '#commons/clients';
+import { documentClient, ecsClient, once, sfnClient, snsClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { IncidentStore, incidentSettingsFromEnv, type IncidentRecord, type IncidentSettings } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
@@ -9,14 +9,21 @@ import { headline, renderReport, summariseExecution, type ExecutionFacts, type R
 import { fetchSlackApi, loadSlackSecrets, type SlackApi } from '#commons/slack';
 import { severitySchema } from '#commons/alarms';
 import { step } from '#commons/step';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { logPager, snsPager, type Pager } from '#commons/paging';
+import { RestorePoints, settleRestorePoint, type Settlement } from '#safety/restore-points';
 
 export interface RecordIncidentDeps {
   store: IncidentStore;
   sfn: SFNClient;
   clock: Clock;
-  settings: Pick<IncidentSettings, 'cooldownSeconds'>;
+  settings: Pick<IncidentSettings, 'cooldownSeconds' | 'cluster'>;
   poster: ReportPoster;
   log: Logger;
+  /** Settles the restore point the execution held: a stopped or timed-out restart is put back. */
+  ecs: ECSClient;
+  points: RestorePoints;
+  pager: Pager;
 }
 
 export const EXECUTION_DETAIL_TYPE = 'Step Functions Execution Status Change';
@@ -32,7 +39,7 @@ const statusChangeSchema = z.object({
 
 export type RecordIncidentResult =
   | { outcome: 'ignored'; reason: string }
-  | { outcome: 'recorded'; incidentId: string; service: string; result: string; posted: boolean; released: boolean; report: string };
+  | { outcome: 'recorded'; incidentId: string; service: string; result: string; posted: boolean; released: boolean; report: string; first: boolean };
 
 /**
  * An execution of ours ended, however it ended: write the incident record from the execution
@@ -51,7 +58,10 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
   const summary = summariseExecution(facts, history);
   const input = facts.input as { service?: unknown; cluster?: unknown; trigger?: IncidentRecord['trigger']; dryRun?: unknown };
   const service = typeof input.service === 'string' ? input.service : 'unknown-service';
+  const cluster = typeof input.cluster === 'string' ? input.cluster : deps.settings.cluster;
   const incidentId = incidentIdOf(facts.name);
+  // First the service: whatever else fails below, a restart stopped mid-way is put back.
+  const settlement = cluster ? await settlePoint(deps, cluster, service, executionArn, facts.status) : undefined;
   const severity = severitySchema.catch('P0').parse(/--(p[0-2])$/.exec(facts.name)?.[1]?.toUpperCase());
   const known = await deps.store.get(incidentId);
 
@@ -99,9 +109,36 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       throw err;
     }
   }
+  if (first && needsPeople(facts)) {
+    await deps.pager.page({
+      summary: `${service}: ${summary.outcome} - people must take over`,
+      service,
+      ...(cluster ? { cluster } : {}),
+      incidentId,
+      executionArn,
+      severity,
+      details: `${facts.name} ended ${facts.status}${facts.error ? ` (${facts.error})` : ''}: ${facts.cause ?? summary.outcome}.${settlement?.restored ? ` The desired count was restored ${settlement.from} → ${settlement.to}.` : ''}`,
+      dedupKey: `end:${executionArn}`,
+    });
+  }
   const log = facts.status === 'SUCCEEDED' ? deps.log.info : deps.log.warn;
   log('incident recorded', { incidentId, service, executionArn, status: facts.status, outcome: summary.outcome, released, posted, ...(timeToMitigate !== undefined ? { timeToMitigateSeconds: timeToMitigate } : {}) });
-  return { outcome: 'recorded', incidentId, service, result: summary.outcome, posted, released, report };
+  return { outcome: 'recorded', incidentId, service, result: summary.outcome, posted, released, report, first };
+}
+
+/**
+ * When people must take over: an escalation (including nobody approving), a timeout, an abort, a
+ * failure of any kind — but not a rejection, which a person decided.
+ */
+function needsPeople(facts: ExecutionFacts): boolean {
+  if (facts.status === 'SUCCEEDED') return false;
+  return !(facts.status === 'FAILED' && facts.error === 'ApprovalRejected');
+}
+
+async function settlePoint(deps: RecordIncidentDeps, cluster: string, service: string, executionArn: string, status: string): Promise<Settlement | undefined> {
+  const point = await deps.points.get(cluster, service);
+  if (!point?.holders?.has(executionArn)) return undefined;
+  return settleRestorePoint(deps, point, executionArn, status);
 }
 
 /** Alarm starts are named `<incident id>--p0`; anything else (console, CLI) is an incident of its own. */
@@ -155,7 +192,7 @@ export function slackReportPoster(slack: Pick<SlackApi, 'postMessage'>, channel:
 }
 
 /** Slack when configured (SLACK_CHANNEL and the secret), else a log line saying where the report is. */
-function posterFromEnv(log: Logger): ReportPoster {
+export function posterFromEnv(log: Logger): ReportPoster {
   const channel = process.env.SLACK_CHANNEL;
   if (!channel || (!process.env.SLACK_SECRET_ARN && !process.env.SLACK_BOT_TOKEN)) {
     return {
@@ -177,6 +214,22 @@ function posterFromEnv(log: Logger): ReportPoster {
 const defaults = once(() => {
   const settings = incidentSettingsFromEnv();
   const log = createLogger('record-incident');
-  return { store: new IncidentStore(documentClient(), settings.incidentsTable), sfn: sfnClient(), clock: systemClock, settings, poster: posterFromEnv(log), log };
+  return {
+    store: new IncidentStore(documentClient(), settings.incidentsTable),
+    sfn: sfnClient(),
+    clock: systemClock,
+    settings,
+    poster: posterFromEnv(log),
+    log,
+    ecs: ecsClient(),
+    points: new RestorePoints(documentClient(), settings.incidentsTable),
+    pager: pagerFromEnv(log),
+  };
 });
+
+/** The paging topic the stack creates (PAGING_TOPIC_ARN); without it, a loud log line. */
+export function pagerFromEnv(log: Logger): Pager {
+  const topic = process.env.PAGING_TOPIC_ARN;
+  return topic ? snsPager(snsClient(), topic) : logPager(log);
+}
 export const handler = step('record-incident', () => defaults().log, (event) => recordIncident(event, defaults()));

@@ -1,6 +1,6 @@
 import { type ECSClient, type Service, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ecsClient, elbv2Client, once } from '#commons/clients';
+import { documentClient, ecsClient, elbv2Client, once } from '#commons/clients';
 import { describeService } from '#commons/ecs';
 import { systemClock, type Clock } from '#commons/clock';
 import { createLogger } from '#commons/logger';
@@ -8,6 +8,8 @@ import { incidentSchema } from '#commons/schemas';
 import { step } from '#commons/step';
 import { parseInput } from '#commons/validation';
 import { InvalidInputError } from '#commons/errors';
+import { RestorePoints } from '#safety/restore-points';
+import { configFromEnv } from '#commons/config';
 import type { WaitPlan } from '#stability/bounds';
 import { waitPlanFor } from '#stability/plan';
 import * as z from 'zod';
@@ -16,6 +18,8 @@ export interface RestartDeps {
   ecs: ECSClient;
   elbv2: ElasticLoadBalancingV2Client;
   clock: Clock;
+  /** Where the count to come back to is written before the first change (handlers/safety/restore-points.ts). */
+  points: RestorePoints;
 }
 
 export interface PlannedChange {
@@ -51,6 +55,7 @@ const inputSchema = z
     attempt: z
       .enum(['restart', 'redeploy', 'scale-out'])
       .describe('"restart" uses the incident\'s restartMode, "redeploy" forces a new deployment, "scale-out" ends a scale-to-zero restart'),
+    execution: z.string().regex(/^arn:aws[\w-]*:states:/, 'must be the execution ARN ($$.Execution.Id)').describe('the execution making the change, which holds the restore point'),
   })
   .strict();
 
@@ -63,7 +68,7 @@ const inputSchema = z
  * while an approval waited): a restart never leaves fewer desired tasks than either.
  */
 export async function restartService(event: unknown, deps: RestartDeps): Promise<RestartResult> {
-  const { incident, desiredCount: assessed, attempt } = parseInput(inputSchema, event, 'restart-service input');
+  const { incident, desiredCount: assessed, attempt, execution } = parseInput(inputSchema, event, 'restart-service input');
   if (assessed < 1) throw new InvalidInputError('field "desiredCount" must be at least 1');
   const mode = attempt === 'redeploy' ? 'force-new-deployment' : incident.restartMode;
   const base = { cluster: incident.cluster, service: incident.service };
@@ -75,9 +80,13 @@ export async function restartService(event: unknown, deps: RestartDeps): Promise
     return { attempt, mode, phase: 'scale-out', desiredBefore: assessed, startedAt, goal: 'serving', wait: await plan(deps, service, incident.expectedStartSeconds), dryRun: incident.dryRun, changes: [change] };
   }
 
+  // Before any change, the count to come back to is written where it outlives this execution.
+  const remember = (desiredCount: number) =>
+    incident.dryRun ? Promise.resolve(desiredCount) : deps.points.record({ cluster: incident.cluster, service: incident.service, desiredCount, executionArn: execution, at: deps.clock.now() });
+
   if (mode === 'scale-to-zero') {
     const current = await describeService(deps.ecs, incident.cluster, incident.service);
-    const desiredBefore = Math.max(assessed, current.desiredCount ?? 0);
+    const desiredBefore = await remember(Math.max(assessed, current.desiredCount ?? 0));
     const changes: PlannedChange[] = [
       { call: 'UpdateService', ...base, desiredCount: 0 },
       { call: 'UpdateService', ...base, desiredCount: desiredBefore },
@@ -87,6 +96,7 @@ export async function restartService(event: unknown, deps: RestartDeps): Promise
     return { attempt, mode, phase: 'scale-in', desiredBefore, startedAt, goal: 'stopped', wait: await plan(deps, service, 0), dryRun: incident.dryRun, changes };
   }
 
+  const desiredBefore = await remember(assessed);
   const change: PlannedChange = { call: 'UpdateService', ...base, forceNewDeployment: true };
   const service = incident.dryRun ? await describeService(deps.ecs, incident.cluster, incident.service) : await apply(deps.ecs, change);
   const deploymentId = incident.dryRun ? undefined : service.deployments?.find((d) => d.status === 'PRIMARY')?.id;
@@ -94,7 +104,7 @@ export async function restartService(event: unknown, deps: RestartDeps): Promise
     attempt,
     mode,
     phase: 'force',
-    desiredBefore: assessed,
+    desiredBefore,
     startedAt,
     ...(deploymentId ? { deploymentId } : {}),
     goal: 'serving',
@@ -122,6 +132,6 @@ async function apply(ecs: ECSClient, change: PlannedChange): Promise<Service> {
   return out.service;
 }
 
-const defaults = once(() => ({ ecs: ecsClient(), elbv2: elbv2Client(), clock: systemClock }));
+const defaults = once(() => ({ ecs: ecsClient(), elbv2: elbv2Client(), clock: systemClock, points: new RestorePoints(documentClient(), configFromEnv().incidentsTable) }));
 const log = once(() => createLogger('restart-service'));
 export const handler = step('restart-service', log, (event) => restartService(event, defaults()));

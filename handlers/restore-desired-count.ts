@@ -1,5 +1,7 @@
 import { type ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { ecsClient, once } from '#commons/clients';
+import { documentClient, ecsClient, once } from '#commons/clients';
+import { configFromEnv } from '#commons/config';
+import { RestorePoints } from '#safety/restore-points';
 import { systemClock, type Clock } from '#commons/clock';
 import { describeService } from '#commons/ecs';
 import { createLogger } from '#commons/logger';
@@ -11,6 +13,7 @@ import * as z from 'zod';
 export interface RestoreDeps {
   ecs: ECSClient;
   clock: Clock;
+  points: RestorePoints;
 }
 
 export interface Restoration {
@@ -33,7 +36,11 @@ const inputSchema = z
  * the workflow touched the service. Idempotent, and it never lowers a count someone raised since.
  */
 export async function restoreDesiredCount(event: unknown, deps: RestoreDeps): Promise<Restoration> {
-  const { incident, desiredCount } = parseInput(inputSchema, event, 'restore-desired-count input');
+  const input = parseInput(inputSchema, event, 'restore-desired-count input');
+  const { incident } = input;
+  // The restore point may hold more than the assessment saw (autoscaling raised it before the change).
+  const point = await deps.points.get(incident.cluster, incident.service);
+  const desiredCount = Math.max(input.desiredCount, point?.desiredCount ?? 0);
   const service = await describeService(deps.ecs, incident.cluster, incident.service);
   const current = service.desiredCount ?? 0;
   const needed = current < desiredCount;
@@ -43,6 +50,6 @@ export async function restoreDesiredCount(event: unknown, deps: RestoreDeps): Pr
   return { restored: needed, from: current, to: needed ? desiredCount : current, dryRun: incident.dryRun, checkedAt: deps.clock.now().toISOString() };
 }
 
-const defaults = once(() => ({ ecs: ecsClient(), clock: systemClock }));
+const defaults = once(() => ({ ecs: ecsClient(), clock: systemClock, points: new RestorePoints(documentClient(), configFromEnv().incidentsTable) }));
 const log = once(() => createLogger('restore-desired-count'));
 export const handler = step('restore-desired-count', log, (event) => restoreDesiredCount(event, defaults()));

@@ -28,6 +28,15 @@ export const stackConfigSchema = z
       .min(1)
       .default([{ name: 'acme-axon' }, { name: 'acme-orbit' }]),
     expectedStartSeconds: z.number().int().min(0).max(3600).default(30),
+    /** Who is paged when people must take over (the SNS topic is created either way). */
+    paging: z
+      .object({
+        emails: z.array(z.email()).default([]),
+        /** HTTPS endpoints, e.g. PagerDuty's or Opsgenie's SNS integration URL. */
+        httpsUrls: z.array(z.url({ protocol: /^https$/ })).default([]),
+      })
+      .strict()
+      .prefault({}),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .strict();

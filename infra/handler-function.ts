@@ -14,6 +14,11 @@ export interface HandlerFunctionProps {
   environment?: Record<string, string>;
   memorySize?: number;
   timeout?: Duration;
+  /**
+   * Concurrency set aside for this function, so account-wide throttling during an incident (other
+   * workloads scaling up) cannot starve it. For the fail-safes: restoring a count, recording an end.
+   */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -30,6 +35,7 @@ export function handlerFunction(scope: Construct, name: string, props: HandlerFu
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.memorySize ?? 256,
     timeout: props.timeout ?? Duration.seconds(30),
+    ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
     description: `incident-flows ${name}`,
     projectRoot: ROOT,
     depsLockFilePath: `${ROOT}package-lock.json`,

@@ -13,6 +13,7 @@ import * as z from 'zod';
 import { alarmRouteSchema, SEVERITIES, type Severity } from '../handlers/commons/alarms.ts';
 import type { StackConfig } from './config.ts';
 import { handlerFunction } from './handler-function.ts';
+import type { Paging } from './paging.ts';
 
 
 /**
@@ -54,6 +55,8 @@ export interface IncidentRecordsProps {
    * would start a second execution while the first still waits (e.g. for the VP's approval).
    */
   longestExecution?: Duration;
+  /** Where record-incident and the reconciler page people. */
+  paging: Paging;
 }
 
 /**
@@ -64,6 +67,9 @@ export class IncidentRecords extends Construct {
   readonly table: dynamodb.Table;
   readonly startIncident: NodejsFunction;
   readonly recordIncident: NodejsFunction;
+  /** Every 5 minutes: what an execution's lost end left undone (handlers/reconcile.ts). */
+  readonly reconcile: NodejsFunction;
+  readonly reconcileRule: events.Rule;
   readonly alarmRule: events.Rule;
   readonly executionEndRule: events.Rule;
   readonly deadLetters: sqs.Queue;
@@ -88,6 +94,8 @@ export class IncidentRecords extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Sparse: only what the reconciler must look at (restore points, open locks) carries the key.
+    this.table.addGlobalSecondaryIndex({ indexName: 'reconcile', partitionKey: { name: 'reconcile', type: dynamodb.AttributeType.STRING } });
 
     const environment = {
       INCIDENTS_TABLE: this.table.tableName,
@@ -104,21 +112,36 @@ export class IncidentRecords extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
     this.startIncident = this.handler('start-incident', environment);
-    this.recordIncident = this.handler('record-incident', {
-      ...environment,
+    const slack = {
       ...(settings.slackChannel ? { SLACK_CHANNEL: settings.slackChannel } : {}),
       ...(settings.slackSecretArn ? { SLACK_SECRET_ARN: settings.slackSecretArn } : {}),
-    });
+    };
+    this.recordIncident = this.handler('record-incident', { ...environment, ...slack });
+    this.reconcile = this.handler('reconcile', { ...environment, ...slack });
 
-    // Least privilege: items only, no scans, no deletes.
+    // Least privilege: items only, no scans; deletes only of restore points (record-incident, reconcile).
     this.table.grant(this.startIncident, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
-    this.table.grant(this.recordIncident, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    this.table.grant(this.recordIncident, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    this.table.grant(this.reconcile, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
     for (const machine of new Set(Object.values(procedures))) machine.grantStartExecution(this.startIncident);
     for (const machine of Object.values(props.workflows)) {
-      this.recordIncident.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:GetExecutionHistory'], resources: [executionArns(this, machine)] }),
-      );
+      const read = new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:GetExecutionHistory'], resources: [executionArns(this, machine)] });
+      this.recordIncident.addToRolePolicy(read);
+      this.reconcile.addToRolePolicy(read);
     }
+    // Both settle restore points: read the service, put its desired count back.
+    const serviceArns = config.services.map((s) =>
+      Stack.of(this).formatArn({ service: 'ecs', resource: 'service', resourceName: `${config.cluster}/${s.name}`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+    );
+    for (const fn of [this.recordIncident, this.reconcile]) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:DescribeServices', 'ecs:UpdateService'], resources: serviceArns }));
+      props.paging.allowPaging(fn);
+    }
+    this.reconcileRule = new events.Rule(this, 'ReconcileEveryFiveMinutes', {
+      description: 'incident-flows: settle what lost execution ends left undone (restore points, open incidents)',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(this.reconcile, { retryAttempts: 0 })],
+    });
     if (settings.tagRouting) {
       this.startIncident.addToRolePolicy(
         new iam.PolicyStatement({
@@ -171,8 +194,9 @@ export class IncidentRecords extends Construct {
     });
   }
 
-  private handler(name: 'start-incident' | 'record-incident', environment: Record<string, string>): NodejsFunction {
-    return handlerFunction(this, name, { environment });
+  private handler(name: 'start-incident' | 'record-incident' | 'reconcile', environment: Record<string, string>): NodejsFunction {
+    // Recording an end (and settling its restore point) and reconciling must run under account-wide throttling.
+    return handlerFunction(this, name, { environment, ...(name === 'start-incident' ? {} : { reservedConcurrency: 5 }) });
   }
 }
 

@@ -8,8 +8,13 @@ import { Approvals } from './approvals.ts';
 import { logGroupOf, serviceSettingsOf, type StackConfig } from './config.ts';
 import { handlerFunction } from './handler-function.ts';
 import { IncidentRecords } from './incidents.ts';
+import { Paging } from './paging.ts';
 import { StabilityWatches } from './stability.ts';
 
+
+/** The steps that put a service back must run when the account is throttled (issue 8, item 9). */
+const FAIL_SAFES = new Set<HandlerName>(['restore-desired-count', 'watch-stability']);
+export const FAIL_SAFE_CONCURRENCY = 5;
 
 export interface IncidentFlowsStackProps extends StackProps {
   config: StackConfig;
@@ -21,6 +26,8 @@ export class IncidentFlowsStack extends Stack {
   readonly p0: P0SystemDown;
   readonly approvals: Approvals;
   readonly stability: StabilityWatches;
+  readonly paging: Paging;
+  readonly incidents: IncidentRecords;
 
   constructor(scope: Construct, id: string, props: IncidentFlowsStackProps) {
     super(scope, id, props);
@@ -44,12 +51,22 @@ export class IncidentFlowsStack extends Stack {
     });
     this.approvals.allowDecisionsFor(this.p0.stateMachine);
     this.stability.allowReleasesFor(p0Name);
+    this.paging = new Paging(this, 'Paging', { config });
     // Alarm starts (one incident per service, remediation budget) and the incident record (docs/incidents.md).
-    new IncidentRecords(this, 'Incidents', { config, workflows: { 'p0-system-down': this.p0.stateMachine }, longestExecution: this.p0.timeout });
+    this.incidents = new IncidentRecords(this, 'Incidents', {
+      config,
+      workflows: { 'p0-system-down': this.p0.stateMachine },
+      longestExecution: this.p0.timeout,
+      paging: this.paging,
+    });
+    // The restart writes the count to come back to before its first change; the fail-safe reads it.
+    this.incidents.table.grant(this.functions['restart-service'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    this.incidents.table.grant(this.functions['restore-desired-count'], 'dynamodb:GetItem');
   }
 
   private handlerFunction(name: HandlerName, config: StackConfig): NodejsFunction {
     return handlerFunction(this, name, {
+      ...(FAIL_SAFES.has(name) ? { reservedConcurrency: FAIL_SAFE_CONCURRENCY } : {}),
       environment: {
         DEFAULT_CLUSTER: config.cluster,
         MANAGED_SERVICES: config.services.map((s) => s.name).join(','),
@@ -57,6 +74,7 @@ export class IncidentFlowsStack extends Stack {
         // Every start (alarm, console, CLI) gets the service's configured log group, health URL, restart mode and expected start.
         SERVICE_SETTINGS: JSON.stringify(serviceSettingsOf(config)),
         WATCHES_TABLE: `${config.prefix}-stability-watches`,
+        INCIDENTS_TABLE: `${config.prefix}-incidents`,
         LOG_LEVEL: config.logLevel,
       },
     });

@@ -21,13 +21,7 @@ export function eventRules(template: CloudFormationTemplate, opts: ExtractOption
     const props = resource.Properties ?? {};
     if (props.State === 'DISABLED' || !props.EventPattern) continue;
     const pattern = resolveIntrinsic(props.EventPattern, template, opts) as Record<string, unknown>;
-    const handlers: string[] = [];
-    for (const target of (props.Targets as { Arn?: unknown }[] | undefined) ?? []) {
-      const ref = (target.Arn as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
-      const fn = ref ? template.Resources?.[ref] : undefined;
-      if (ref && fn?.Type === 'AWS::Lambda::Function') handlers.push(handlerNameOf(fn, ref));
-    }
-    rules.push({ logicalId, pattern, handlers });
+    rules.push({ logicalId, pattern, handlers: targetHandlers(template, props.Targets) });
   }
   return rules;
 }
@@ -62,4 +56,34 @@ function matchValue(want: unknown, value: unknown): boolean {
   }
   if ('exists' in rule) return (value !== undefined) === rule.exists;
   return false;
+}
+
+export interface ScheduleRule {
+  logicalId: string;
+  periodSeconds: number;
+  handlers: string[];
+}
+
+/** Rules on a `rate(...)` schedule (EventBridge's "Schedule expressions"); cron schedules are not simulated. */
+export function scheduleRules(template: CloudFormationTemplate): ScheduleRule[] {
+  const rules: ScheduleRule[] = [];
+  for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
+    if (resource.Type !== 'AWS::Events::Rule') continue;
+    const props = resource.Properties ?? {};
+    const rate = typeof props.ScheduleExpression === 'string' ? /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(props.ScheduleExpression) : null;
+    if (props.State === 'DISABLED' || !rate) continue;
+    const unit = rate[2]!.startsWith('minute') ? 60 : rate[2]!.startsWith('hour') ? 3600 : 86400;
+    rules.push({ logicalId, periodSeconds: Number(rate[1]) * unit, handlers: targetHandlers(template, props.Targets) });
+  }
+  return rules;
+}
+
+function targetHandlers(template: CloudFormationTemplate, targets: unknown): string[] {
+  const handlers: string[] = [];
+  for (const target of (targets as { Arn?: unknown }[] | undefined) ?? []) {
+    const ref = (target.Arn as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
+    const fn = ref ? template.Resources?.[ref] : undefined;
+    if (ref && fn?.Type === 'AWS::Lambda::Function') handlers.push(handlerNameOf(fn, ref));
+  }
+  return handlers;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cloudWatchTagReader, type AlarmTagReader } from '#commons/alarms';
-import { cloudWatchClient, documentClient, ecsClient, elbv2Client, sfnClient } from '#commons/clients';
+import { cloudWatchClient, documentClient, ecsClient, elbv2Client, sfnClient, snsClient } from '#commons/clients';
 import { incidentSettingsSchema, IncidentStore, type IncidentRecord, type IncidentSettings, type IncidentSettingsInput } from '#commons/incidents';
 import type { Logger } from '#commons/logger';
 import type { ReportPoster } from '#commons/report';
@@ -8,7 +8,10 @@ import { onEcsEvent, type EcsEventsResult } from '../handlers/ecs-events.ts';
 import { recordIncident, EXECUTION_DETAIL_TYPE, type RecordIncidentResult } from '../handlers/record-incident.ts';
 import { WatchStore } from '#stability/watches';
 import type { EcsEvent } from './ecs/events.ts';
-import { eventRules, matches, type EventRule } from './event-rules.ts';
+import { eventRules, matches, scheduleRules, type EventRule } from './event-rules.ts';
+import { RestorePoints } from '#safety/restore-points';
+import { snsPager, type Pager } from '#commons/paging';
+import { reconcile, type ReconcileResult } from '../handlers/reconcile.ts';
 import { seededRandom } from './faults.ts';
 import { startIncident, type StartIncidentResult } from '../handlers/start-incident.ts';
 import type { ExecutionRecord } from './sfn/facade.ts';
@@ -104,6 +107,11 @@ export class EventBridgeEmulator {
   private readonly ecs: ReturnType<typeof ecsClient>;
   private readonly elbv2: ReturnType<typeof elbv2Client>;
   private readonly rng: () => number;
+  private readonly points: RestorePoints;
+  private readonly pager: Pager;
+  /** What the scheduled reconciler did, each time it ran. */
+  readonly reconciliations: ReconcileResult[] = [];
+  private readonly scheduled = new Set<Promise<unknown>>();
 
   constructor(
     private readonly sandbox: Sandbox,
@@ -134,11 +142,20 @@ export class EventBridgeEmulator {
     this.watches = new WatchStore(documentClient(clients), 'incident-flows-stability-watches');
     this.ecs = ecsClient(clients);
     this.elbv2 = elbv2Client(clients);
+    this.points = new RestorePoints(documentClient(clients), this.settings.incidentsTable);
+    // Pages go over the wire to the sandbox's SNS, like the deployed stack's (sandbox.sns records them).
+    this.pager = snsPager(snsClient(clients), sandbox.sns.arnOf('incident-flows-paging'));
+    for (const rule of scheduleRules(sandbox.template)) {
+      if (rule.handlers.includes('reconcile')) this.every(rule.periodSeconds, () => this.runReconciler());
+    }
     this.ecsRules = eventRules(sandbox.template, { region: scenario.region, accountId: scenario.accountId }).filter((r) => r.handlers.includes('ecs-events'));
     sandbox.fleet.onEvent((event) => this.offerEcsEvent(event));
     const ours = new Set(sandbox.machines.map((m) => m.arn));
     sandbox.sfn.onEvent((event, execution) => {
       if (!TERMINAL_EVENTS.has(event.type ?? '') || !ours.has(execution.stateMachineArn)) return;
+      // Best effort on AWS: a scenario fault may lose it (the reconciler then has to notice).
+      const lost = scenario.eventFaults.some((f) => f.events === 'states' && f.kind === 'lose' && this.rng() < f.rate);
+      if (lost) return;
       // Nobody awaits a rule's delivery: a failure is kept in `failures`, as a DLQ would keep it.
       this.track('execution-status', this.deliverToRecordIncident(statusChangeEvent(execution, sandbox))).catch(() => undefined);
     });
@@ -153,7 +170,7 @@ export class EventBridgeEmulator {
     const event = this.ecsEnvelope(e);
     if (!this.ecsRules.some((r) => matches(r.pattern, event))) return;
     const eventName = String(e.detail.eventName ?? e.detail.lastStatus ?? '');
-    const faults = this.sandbox.scenario.eventFaults.filter((f) => !f.detailTypes || f.detailTypes.includes(e.detailType));
+    const faults = this.sandbox.scenario.eventFaults.filter((f) => f.events === 'ecs' && (!f.detailTypes || f.detailTypes.includes(e.detailType)));
     const hit = (kind: string) => faults.find((f) => f.kind === kind && this.rng() < f.rate);
     const base = { detailType: e.detailType, eventName, at: new Date(e.at).toISOString() };
     if (hit('lose')) {
@@ -289,16 +306,68 @@ export class EventBridgeEmulator {
 
   /** Invokes record-incident with a status-change event (the sandbox does it when an execution ends). */
   async deliverToRecordIncident(event: unknown): Promise<RecordIncidentResult> {
-    const result = await recordIncident(event, {
+    const result = await recordIncident(event, this.recordDeps());
+    if (result.outcome === 'recorded') this.recorded.push(result);
+    return result;
+  }
+
+  private recordDeps() {
+    return {
       store: this.store,
       sfn: this.sfn,
       clock: this.sandbox.clock,
       settings: this.settings,
       poster: this.poster(),
       log: this.logger('record-incident'),
-    });
-    if (result.outcome === 'recorded') this.recorded.push(result);
-    return result;
+      ecs: this.ecs,
+      points: this.points,
+      pager: this.pager,
+    };
+  }
+
+  /** The scheduled reconciler (handlers/reconcile.ts), run now: tests call it; the schedule calls it every period. */
+  async runReconciler(): Promise<ReconcileResult> {
+    const clock = this.sandbox.clock;
+    clock.enter();
+    try {
+      const result = await reconcile({
+        store: this.store,
+        points: this.points,
+        sfn: this.sfn,
+        ecs: this.ecs,
+        clock,
+        pager: this.pager,
+        log: this.logger('reconcile'),
+        record: async (event) => {
+          const recorded = await recordIncident(event, this.recordDeps());
+          if (recorded.outcome === 'recorded') this.recorded.push(recorded);
+          return recorded;
+        },
+      });
+      this.reconciliations.push(result);
+      return result;
+    } finally {
+      clock.leave();
+    }
+  }
+
+  /** A recurring schedule as passive stops: it runs when time passes, never moves time itself. */
+  private every(periodSeconds: number, run: () => Promise<unknown>): void {
+    const clock = this.sandbox.clock;
+    const arm = (at: number) =>
+      clock.at(at, () => {
+        const running = run()
+          .catch((err: Error) => this.failures.push({ rule: 'schedule', error: `${err.name}: ${err.message}` }))
+          .finally(() => this.scheduled.delete(running));
+        this.scheduled.add(running);
+        arm(at + periodSeconds * 1000);
+      });
+    arm(clock.nowMs() + periodSeconds * 1000);
+  }
+
+  /** Resolves once every scheduled run that time has set off so far has finished. */
+  async schedulesIdle(): Promise<void> {
+    while (this.scheduled.size > 0) await Promise.allSettled([...this.scheduled]);
   }
 
   /** Resolves once every delivery in flight, and every delivery those caused, has finished. */

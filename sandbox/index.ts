@@ -19,6 +19,7 @@ import { attachEventBridge, type EventBridgeOptions } from './eventbridge.ts';
 import { LogStore } from './logs.ts';
 import { mountSlack } from './slack.ts';
 import type { Scenario, ServiceSpec } from './scenario.ts';
+import { SNS_VERSION, SnsTopics } from './sns.ts';
 import { extractStateMachines, type ExtractedMachine } from './sfn/asl.ts';
 import { statesTimeoutError } from './sfn/errors.ts';
 import { SfnFacade } from './sfn/facade.ts';
@@ -74,6 +75,8 @@ export class Sandbox {
     readonly alarms: AlarmStore,
     /** The synthesized stack the sandbox runs (state machines, tables, EventBridge rules). */
     readonly template: Record<string, unknown>,
+    /** The paging topic and what was published to it: who would have been paged. */
+    readonly sns: SnsTopics,
   ) {}
 
   static async start(scenario: Scenario, options: SandboxOptions = {}): Promise<Sandbox> {
@@ -81,6 +84,8 @@ export class Sandbox {
     // through a 1 ms real-time probe. Borrow it before anything waits, or virtual time could jump
     // to an execution's deadline during the probe.
     await statesTimeoutError();
+    // Synthesis takes seconds on a cold cache: do it before the clock starts, so a wall clock starts at "ready".
+    const template = await synthesizeTemplate(scenario);
     const clock: SimClock = options.clock && options.clock !== 'virtual' ? new WallClock(Date.now(), options.clock.wall.speed) : new VirtualClock(Date.parse(scenario.startTime));
     const rng = seededRandom(scenario.seed);
     const trail = new CloudTrailStore({ clock, region: scenario.region, accountId: scenario.accountId });
@@ -103,7 +108,6 @@ export class Sandbox {
       invocations,
     );
     const sfn = new SfnFacade({ clock, region: scenario.region, accountId: scenario.accountId, handlers });
-    const template = await synthesizeTemplate(scenario);
     server.passThrough('DynamoDB_20120810', dynamoListener());
     await createTablesFromTemplate(template, dynamoClient(clientOptions));
     const machines = extractStateMachines(template, { region: scenario.region, accountId: scenario.accountId });
@@ -111,7 +115,8 @@ export class Sandbox {
 
     // One alarm per service as a team would set it; `aws cloudwatch set-alarm-state` fires it.
     const alarms = new AlarmStore({ clock, region: scenario.region, accountId: scenario.accountId, alarms: defaultAlarms(fleet), readings: fleet });
-    const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines, alarms, template);
+    const sns = new SnsTopics({ clock, region: scenario.region, accountId: scenario.accountId }, topicNames(template));
+    const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines, alarms, template, sns);
     // EventBridge: alarms → start-incident, execution ends → record-incident (sandbox/eventbridge.ts).
     attachEventBridge(sandbox, { ...(options.incidents ? { settings: options.incidents } : {}), ...(options.echo ? { echo: true } : {}) });
     // Every API sees the fleet as of "now" on the virtual clock, then the scenario's faults.
@@ -127,6 +132,7 @@ export class Sandbox {
     server.registerJson('GraniteServiceVersion20100801', 'cloudwatch', '1.0', alarms.handle);
     // ELBv2 (target groups, target health) and CloudWatch's query protocol, read off the fleet.
     mountMonitoring(server, { clock, readings: fleet, alarms });
+    server.registerQuery('sns', SNS_VERSION, 'sns', sns.handle);
     for (const s of scenario.services) {
       if (!s.healthPath) continue;
       server.route(`GET /${s.name}${s.healthPath}`, () => {
@@ -196,6 +202,11 @@ function recordCalls(clients: Clients, als: AsyncLocalStorage<Invocation>): void
       { step: 'initialize', name: 'incidentFlowsCallRecorder' },
     );
   }
+}
+
+function topicNames(template: Record<string, unknown>): string[] {
+  const resources = (template.Resources ?? {}) as Record<string, { Type: string; Properties?: { TopicName?: unknown } }>;
+  return Object.values(resources).flatMap((r) => (r.Type === 'AWS::SNS::Topic' && typeof r.Properties?.TopicName === 'string' ? [r.Properties.TopicName] : []));
 }
 
 /** What the team would configure for the service in the stack (infra/config.ts `services[]`). */

@@ -104,12 +104,13 @@ const apiFaultSchema = z
   .strict();
 
 /**
- * EventBridge's delivery of ECS events, disturbed: AWS delivers them best effort, so some arrive
- * late, twice, or never (ECS Developer Guide, "Amazon ECS events").
+ * EventBridge's delivery of AWS events, disturbed: ECS's (at least once, unordered — ECS Developer
+ * Guide, "Amazon ECS events") or Step Functions' execution status changes (best effort —
+ * EventBridge User Guide, "Event delivery levels"): some arrive late, twice, or never.
  */
 const eventFaultSchema = z
   .object({
-    events: z.literal('ecs'),
+    events: z.enum(['ecs', 'states']),
     kind: z.enum(['lose', 'duplicate', 'delay']),
     /** Fraction of matching events affected, 0..1. */
     rate: z.number().min(0).max(1),

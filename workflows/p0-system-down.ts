@@ -44,6 +44,8 @@ export class P0SystemDown extends Construct {
     this.timeout = props.timeout ?? Duration.minutes(120 + (props.requestApproval ? escalationMinutes(rule.escalation) : 0));
     const fn = props.functions;
     const incident = sfn.JsonPath.objectAt('$.incident');
+    // The execution making a change holds the service's restore point (handlers/safety/restore-points.ts).
+    const execution = sfn.JsonPath.stringAt('$$.Execution.Id');
 
     // Fail-safe: whatever went wrong, the service keeps at least the tasks it had before.
     const escalate = new sfn.Fail(this, 'Escalate to people', {
@@ -87,7 +89,7 @@ export class P0SystemDown extends Construct {
     );
 
     const redeploy = lambdaStep(this, 'Force a new deployment', fn['restart-service'], {
-      parameters: { incident, desiredCount: sfn.JsonPath.numberAt('$.assessment.desiredCount'), attempt: 'redeploy' },
+      parameters: { incident, desiredCount: sfn.JsonPath.numberAt('$.assessment.desiredCount'), attempt: 'redeploy', execution },
       resultPath: '$.redeploy',
     });
     redeploy.addCatch(failSafe, { resultPath: '$.error' });
@@ -106,7 +108,7 @@ export class P0SystemDown extends Construct {
 
     // The runbook's stop-then-start: scale in, wait until every task has stopped, scale back out.
     const scaleOut = lambdaStep(this, 'Scale the service back out', fn['restart-service'], {
-      parameters: { incident, desiredCount: sfn.JsonPath.numberAt('$.restart.desiredBefore'), attempt: 'scale-out' },
+      parameters: { incident, desiredCount: sfn.JsonPath.numberAt('$.restart.desiredBefore'), attempt: 'scale-out', execution },
       resultPath: '$.scaleOut',
     });
     scaleOut.addCatch(failSafe, { resultPath: '$.error' });
@@ -134,7 +136,7 @@ export class P0SystemDown extends Construct {
     });
 
     const restart = lambdaStep(this, 'Restart the service', fn['restart-service'], {
-      parameters: { incident, desiredCount: sfn.JsonPath.numberAt('$.assessment.desiredCount'), attempt: 'restart' },
+      parameters: { incident, desiredCount: sfn.JsonPath.numberAt('$.assessment.desiredCount'), attempt: 'restart', execution },
       resultPath: '$.restart',
     });
     restart.addCatch(failSafe, { resultPath: '$.error' });
@@ -181,6 +183,13 @@ export class P0SystemDown extends Construct {
             sfn.Condition.stringEquals('$.reassessment.assessment.verdict', 'healthy'),
             new sfn.Pass(this, 'Record: recovered while people decided', { result: sfn.Result.fromString('no-action'), resultPath: '$.outcome' }).next(
               new sfn.Succeed(this, 'Service recovered before the restart: no action'),
+            ),
+          )
+          // A person scaled it to zero meanwhile: that is their decision, not a fault to restart over.
+          .when(
+            sfn.Condition.stringEquals('$.reassessment.assessment.verdict', 'scaled-to-zero'),
+            new sfn.Pass(this, 'Record: scaled to zero by a person meanwhile', { result: sfn.Result.fromString('no-action'), resultPath: '$.outcome' }).next(
+              new sfn.Succeed(this, 'Service scaled to zero while people decided: no action'),
             ),
           )
           .otherwise(restart),

@@ -6,6 +6,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 /**
@@ -37,6 +38,7 @@ export const logsClient = (options: ClientOptions = {}) => new CloudWatchLogsCli
 export const cloudWatchClient = (options: ClientOptions = {}) => new CloudWatchClient(clientConfig(options));
 export const dynamoClient = (options: ClientOptions = {}) => new DynamoDBClient(clientConfig(options));
 export const sfnClient = (options: ClientOptions = {}) => new SFNClient(clientConfig(options));
+export const snsClient = (options: ClientOptions = {}) => new SNSClient(clientConfig(options));
 export const secretsClient = (options: ClientOptions = {}) => new SecretsManagerClient(clientConfig(options));
 /** A secret's string value (GetSecretValue); callers wrap it in a Secret and never log it. */
 export const getSecretString = async (secretId: string, options: ClientOptions = {}) =>

@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { alarmRouteSchema, severitySchema, tagKeysSchema, type AlarmRoute, type Severity, type TagKeys } from './alarms.ts';
 import { IncidentFlowsError } from './errors.ts';
@@ -184,6 +184,7 @@ export interface ServiceLock {
   state: 'open' | 'closed';
   executionArn?: string;
   expiresAt: number;
+  reconcile?: 'service-lock';
 }
 
 const incidentKey = (id: string) => ({ pk: `INCIDENT#${id}` });
@@ -198,6 +199,20 @@ export class IncidentStore {
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
+
+  /** Locks still open (the sparse reconcile index holds only those). */
+  async openLocks(): Promise<ServiceLock[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'reconcile',
+        KeyConditionExpression: '#r = :r',
+        ExpressionAttributeNames: { '#r': 'reconcile' },
+        ExpressionAttributeValues: { ':r': 'service-lock' },
+      }),
+    );
+    return (out.Items ?? []) as ServiceLock[];
+  }
 
   async lock(service: string): Promise<ServiceLock | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: lockKey(service), ConsistentRead: true }));
@@ -215,7 +230,8 @@ export class IncidentStore {
       this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...lockKey(lock.service), ...lock, state: 'open' },
+          // The sparse `reconcile` key lets the reconciler find open locks whose execution ended unrecorded.
+          Item: { ...lockKey(lock.service), ...lock, state: 'open', reconcile: 'service-lock' },
           // Free, expired, ours already (a redelivery), or closed by a lower severity than this one.
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR incidentId = :id OR (#state = :closed AND severityRank < :rank)',
           ExpressionAttributeNames: { '#state': 'state' },
@@ -265,9 +281,9 @@ export class IncidentStore {
         new UpdateCommand({
           TableName: this.table,
           Key: lockKey(service),
-          UpdateExpression: 'SET #state = :closed, expiresAt = :until',
+          UpdateExpression: 'SET #state = :closed, expiresAt = :until REMOVE #reconcile',
           ConditionExpression: executionArn ? 'incidentId = :id AND (attribute_not_exists(executionArn) OR executionArn = :arn)' : 'incidentId = :id',
-          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeNames: { '#state': 'state', '#reconcile': 'reconcile' },
           ExpressionAttributeValues: { ':closed': 'closed', ':until': epochSeconds(until), ':id': incidentId, ...(executionArn ? { ':arn': executionArn } : {}) },
         }),
       ),

@@ -24,7 +24,7 @@ const policyOf = (logicalId: string) =>
 test('deploys the incidents table (TTL on the lock expiry) and the two EventBridge rules: alarms into ALARM, and every end of our executions', () => {
   const [table] = ofType('AWS::DynamoDB::Table').filter((t) => t.Properties.TableName === 'incident-flows-incidents');
   expect(table?.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
-  const patterns = ofType('AWS::Events::Rule').map((r) => r.Properties.EventPattern);
+  const patterns = ofType('AWS::Events::Rule').map((r) => r.Properties.EventPattern).filter(Boolean);
   const alarm = patterns.find((p) => p.source?.[0] === 'aws.cloudwatch');
   expect(alarm).toMatchObject({ 'detail-type': ['CloudWatch Alarm State Change'], detail: { state: { value: ['ALARM'] }, alarmName: [{ prefix: 'ledger-' }, { prefix: 'billing-' }] } });
   const ends = patterns.find((p) => p.source?.[0] === 'aws.states');
@@ -60,7 +60,7 @@ test('tag routing on AWS: start-incident gets the tag keys and may read alarm ta
   expect(tags).toHaveLength(1);
   expect(JSON.stringify(tags[0]!.Resource)).toContain(':alarm:*');
   // Without a name filter EventBridge must deliver every alarm; start-incident then routes by tags.
-  const alarmRule = Object.values(tagged).find((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern.source?.[0] === 'aws.cloudwatch');
+  const alarmRule = Object.values(tagged).find((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern?.source?.[0] === 'aws.cloudwatch');
   expect(alarmRule!.Properties.EventPattern.detail.alarmName).toBeUndefined();
 });
 

@@ -155,3 +155,49 @@ describe('waits released by ECS events', () => {
     expect(rendered.filter((p) => p.includes(':stateMachine:incident-flows-p0-system-down'))).toHaveLength(2);
   });
 });
+
+describe('fail-safes that hold up under AWS\'s own failures', () => {
+  test('every Lambda task retries with the house policy first: no CDK default retrier shadows it', () => {
+    for (const m of extractStateMachines(template, { region: 'us-east-1', accountId: '123456789012' })) {
+      const states: [string, { Type: string; Resource?: string; Retry?: { ErrorEquals: string[]; JitterStrategy?: string; MaxAttempts?: number }[] }][] = [];
+      const walk = (def: { States: Record<string, any> }) => {
+        for (const [name, st] of Object.entries(def.States)) {
+          states.push([name, st]);
+          for (const b of st.Branches ?? []) walk(b);
+        }
+      };
+      walk(m.definition as never);
+      const lambdaTasks = states.filter(([, st]) => st.Type === 'Task' && /lambda/.test(st.Resource ?? ''));
+      expect(lambdaTasks.length).toBeGreaterThan(5);
+      for (const [name, st] of lambdaTasks) {
+        expect(st.Retry?.[0]?.ErrorEquals, name).toContain('TransientAwsError');
+        expect(st.Retry?.[0]?.JitterStrategy, name).toBe('FULL');
+      }
+    }
+  });
+
+  test('the fail-safes have concurrency set aside, so account-wide throttling cannot starve them', () => {
+    const reserved = Object.fromEntries(
+      ofType('AWS::Lambda::Function').map(([, r]) => [handlerTag(r), r.Properties.ReservedConcurrentExecutions as number | undefined]),
+    );
+    for (const name of ['restore-desired-count', 'watch-stability', 'record-incident', 'reconcile']) expect(reserved[name], name).toBeGreaterThanOrEqual(2);
+  });
+
+  test('a paging topic exists, and record-incident and the reconciler may publish to it and nothing else may', () => {
+    const topics = ofType('AWS::SNS::Topic');
+    expect(topics).toHaveLength(1);
+    const topicId = topics[0]![0];
+    const publishers = ofType('AWS::IAM::Policy')
+      .filter(([, r]) => JSON.stringify(r.Properties.PolicyDocument).includes('sns:Publish') && JSON.stringify(r.Properties.PolicyDocument).includes(topicId))
+      .map(([id]) => id);
+    expect(publishers).toHaveLength(2);
+    expect(publishers.join(' ')).toMatch(/recordincident/i);
+    expect(publishers.join(' ')).toMatch(/reconcile/i);
+  });
+
+  test('the reconciler runs every five minutes', () => {
+    const rule = ofType('AWS::Events::Rule').find(([id]) => id.includes('Reconcile'))![1];
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(handlerTag(resources[rule.Properties.Targets[0].Arn['Fn::GetAtt'][0]]!)).toBe('reconcile');
+  });
+});

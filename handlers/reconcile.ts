@@ -1,0 +1,112 @@
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { documentClient, ecsClient, once, sfnClient } from '#commons/clients';
+import { systemClock, type Clock } from '#commons/clock';
+import { IncidentStore, incidentSettingsFromEnv } from '#commons/incidents';
+import { createLogger, type Logger } from '#commons/logger';
+import type { Pager } from '#commons/paging';
+import { step } from '#commons/step';
+import { anyHolderRunning, RestorePoints, settleRestorePoint } from '#safety/restore-points';
+import { EXECUTION_DETAIL_TYPE, pagerFromEnv, posterFromEnv, recordIncident, type RecordIncidentResult } from './record-incident.ts';
+
+export interface ReconcileDeps {
+  store: IncidentStore;
+  points: RestorePoints;
+  sfn: SFNClient;
+  ecs: ECSClient;
+  clock: Clock;
+  pager: Pager;
+  log: Logger;
+  /** Records an execution's end as record-incident does (the same code, in this function). */
+  record: (event: unknown) => Promise<RecordIncidentResult>;
+  region?: string;
+  accountId?: string;
+}
+
+export interface ReconcileResult {
+  restorePoints: { checked: number; settled: number; restored: number };
+  locks: { checked: number; closed: number };
+}
+
+/**
+ * Runs on a schedule (infra: every 5 minutes). What the execution's own ending may have missed —
+ * its "Execution Status Change" event is delivered best effort, and StopExecution or a timeout run
+ * no Catch — is put right here:
+ * - a restore point whose executions all ended: the desired count is put back (and people paged);
+ * - an open incident whose execution ended long enough ago: recorded and closed, so the service
+ *   is not locked out of automation for the lock's hours.
+ */
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
+  const result: ReconcileResult = { restorePoints: { checked: 0, settled: 0, restored: 0 }, locks: { checked: 0, closed: 0 } };
+  for (const point of await deps.points.pending()) {
+    result.restorePoints.checked += 1;
+    if (await anyHolderRunning(deps.sfn, point)) continue;
+    const [first, ...others] = [...(point.holders ?? [])];
+    if (!first) continue;
+    const settled = await settleRestorePoint(deps, point, first, 'without its end being recorded (found by the reconciler)');
+    if (!settled.settled) continue;
+    for (const other of others) await deps.points.release(point.cluster, point.service, other);
+    result.restorePoints.settled += 1;
+    if (settled.restored) result.restorePoints.restored += 1;
+  }
+  const now = deps.clock.now().getTime();
+  for (const lock of await deps.store.openLocks()) {
+    result.locks.checked += 1;
+    if (lock.state !== 'open' || !lock.executionArn) continue;
+    const d = await describe(deps.sfn, lock.executionArn);
+    if (!d || d.status === 'RUNNING' || d.status === 'PENDING_REDRIVE') continue;
+    // Give the execution's own end event its chance first.
+    if (d.stopDate && now - d.stopDate.getTime() < GRACE_MS) continue;
+    const recorded = await deps.record(statusEvent(lock.executionArn, d.status ?? 'FAILED', deps));
+    // Only the first to record this end pages (a late end event or an overlapping run may race us).
+    if (recorded.outcome !== 'recorded' || !recorded.first) continue;
+    result.locks.closed += 1;
+    deps.log.warn('incident closed by the reconciler: its end was never recorded', { incidentId: lock.incidentId, service: lock.service, executionArn: lock.executionArn });
+    await deps.pager.page({
+      summary: `${lock.service}: closed by the reconciler (ended ${d.status}, never recorded)`,
+      service: lock.service,
+      incidentId: lock.incidentId,
+      executionArn: lock.executionArn,
+      details: `The execution ended ${d.status} at ${d.stopDate?.toISOString() ?? '?'} but its end was never recorded (a lost EventBridge event, or record-incident kept failing: check the dead-letter queue). The incident is now closed and the service free for automation again; its outcome was ${recorded.result}.`,
+      dedupKey: `reconciled:${lock.executionArn}`,
+    });
+  }
+  deps.log.info('reconciled', { ...result });
+  return result;
+}
+
+/** An execution's end is recorded by its own event first; after this, the reconciler does it. */
+const GRACE_MS = 2 * 60_000;
+
+async function describe(sfn: SFNClient, executionArn: string) {
+  try {
+    return await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  } catch (err) {
+    if ((err as Error).name === 'ExecutionDoesNotExist') return undefined;
+    throw err;
+  }
+}
+
+/** The "Step Functions Execution Status Change" event record-incident takes, from what DescribeExecution said. */
+function statusEvent(executionArn: string, status: string, deps: Pick<ReconcileDeps, 'clock'>): Record<string, unknown> {
+  return {
+    'detail-type': EXECUTION_DETAIL_TYPE,
+    source: 'aws.states',
+    time: deps.clock.now().toISOString(),
+    resources: [executionArn],
+    detail: { executionArn, status },
+  };
+}
+
+const defaults = once(() => {
+  const settings = incidentSettingsFromEnv();
+  const log = createLogger('reconcile');
+  const store = new IncidentStore(documentClient(), settings.incidentsTable);
+  const points = new RestorePoints(documentClient(), settings.incidentsTable);
+  const sfn = sfnClient();
+  const ecs = ecsClient();
+  const pager = pagerFromEnv(log);
+  const recordDeps = { store, sfn, clock: systemClock, settings, poster: posterFromEnv(log), log, ecs, points, pager };
+  return { store, points, sfn, ecs, clock: systemClock, pager, log, record: (event: unknown) => recordIncident(event, recordDeps) };
+});
+export const handler = step('reconcile', () => defaults().log, () => reconcile(defaults()));

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { type ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { writeIf } from '#commons/dynamo';
+import { describeService } from '#commons/ecs';
+import type { Logger } from '#commons/logger';
+import type { Pager } from '#commons/paging';
+
+/**
+ * The invariant "a service is never left with fewer desired tasks than before the incident" has to
+ * hold on endings that run no Catch: StopExecution and the execution's own timeout (Step Functions
+ * Developer Guide, "Error handling": a Catch handles task errors, not the execution stopping). So
+ * before its first change, a restart writes the desired count to come back to here, in the
+ * incidents table, where it outlives the execution; every ending settles it — record-incident when
+ * the execution's end is delivered, the reconciler on a schedule when that event is lost
+ * (EventBridge delivers Step Functions status changes best effort).
+ */
+export interface RestorePoint {
+  pk: string;
+  cluster: string;
+  service: string;
+  /** The largest desired count recorded before a change; never lowered while the point is pending. */
+  desiredCount: number;
+  recordedAt: string;
+  /** Executions that may still change the service. Settled when none of them is running. */
+  holders?: Set<string>;
+  /** Sparse index key: the reconciler finds what it has to look at without scanning the table. */
+  reconcile: 'restore-point';
+}
+
+export const RECONCILE_INDEX = 'reconcile';
+const key = (cluster: string, service: string) => ({ pk: `RESTORE#${cluster}/${service}` });
+
+export class RestorePoints {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /**
+   * Records `desiredCount` for `executionArn` before its first change and returns the count the
+   * service must come back to: the largest recorded while the point is pending, so a retried
+   * scale-in that reads 0, or a second execution that starts mid-restart, never lowers it.
+   */
+  async record(p: { cluster: string; service: string; desiredCount: number; executionArn: string; at: Date }): Promise<number> {
+    const base = key(p.cluster, p.service);
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: base,
+        UpdateExpression:
+          'SET #c = if_not_exists(#c, :c), #s = if_not_exists(#s, :s), #at = if_not_exists(#at, :at), #n = if_not_exists(#n, :n), #r = :r ADD #h :h',
+        ExpressionAttributeNames: { '#c': 'cluster', '#s': 'service', '#at': 'recordedAt', '#n': 'desiredCount', '#r': 'reconcile', '#h': 'holders' },
+        ExpressionAttributeValues: { ':c': p.cluster, ':s': p.service, ':at': p.at.toISOString(), ':n': p.desiredCount, ':r': 'restore-point', ':h': new Set([p.executionArn]) },
+      }),
+    );
+    await writeIf(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: base,
+          UpdateExpression: 'SET #n = :n',
+          ConditionExpression: '#n < :n',
+          ExpressionAttributeNames: { '#n': 'desiredCount' },
+          ExpressionAttributeValues: { ':n': p.desiredCount },
+        }),
+      ),
+    );
+    return (await this.get(p.cluster, p.service))?.desiredCount ?? p.desiredCount;
+  }
+
+  async get(cluster: string, service: string): Promise<RestorePoint | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: key(cluster, service), ConsistentRead: true }));
+    return out.Item as RestorePoint | undefined;
+  }
+
+  /** Every pending point (the sparse index holds only those). */
+  async pending(): Promise<RestorePoint[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: RECONCILE_INDEX,
+        KeyConditionExpression: '#r = :r',
+        ExpressionAttributeNames: { '#r': 'reconcile' },
+        ExpressionAttributeValues: { ':r': 'restore-point' },
+      }),
+    );
+    return (out.Items ?? []) as RestorePoint[];
+  }
+
+  /**
+   * A short lease on settling the point, so two settlers at once (the reconciler and a late end
+   * event, or two overlapping reconciler runs) restore and page once. It expires by itself if its
+   * holder dies mid-way, and the next settler takes over.
+   */
+  async lease(cluster: string, service: string, by: string, now: Date, seconds = 60): Promise<boolean> {
+    return writeIf(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key(cluster, service),
+          UpdateExpression: 'SET #by = :by, #until = :until',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#until) OR #until < :now)',
+          ExpressionAttributeNames: { '#by': 'settlingBy', '#until': 'settlingUntil' },
+          ExpressionAttributeValues: { ':by': by, ':until': now.getTime() + seconds * 1000, ':now': now.getTime() },
+        }),
+      ),
+    );
+  }
+
+  /** This execution no longer holds the point; the last holder out deletes it. */
+  async release(cluster: string, service: string, executionArn: string): Promise<void> {
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: key(cluster, service),
+        UpdateExpression: 'DELETE #h :h REMOVE #by, #until',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#h': 'holders', '#by': 'settlingBy', '#until': 'settlingUntil' },
+        ExpressionAttributeValues: { ':h': new Set([executionArn]) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    ).catch((err: Error) => {
+      if (err.name === 'ConditionalCheckFailedException') return undefined;
+      throw err;
+    });
+    const left = (out?.Attributes as RestorePoint | undefined)?.holders;
+    if (out && (!left || left.size === 0)) {
+      await writeIf(
+        this.doc.send(
+          new DeleteCommand({ TableName: this.table, Key: key(cluster, service), ConditionExpression: 'attribute_not_exists(#h)', ExpressionAttributeNames: { '#h': 'holders' } }),
+        ),
+      );
+    }
+  }
+}
+
+export interface SettleDeps {
+  ecs: ECSClient;
+  points: RestorePoints;
+  pager: Pager;
+  log: Logger;
+  clock: { now(): Date };
+}
+
+export interface Settlement {
+  /** False when another settler holds the lease: it does the work. */
+  settled: boolean;
+  restored: boolean;
+  from: number;
+  to: number;
+}
+
+/**
+ * An execution holding the point has ended: put the desired count back if the service is below it
+ * (the execution was stopped or timed out mid-restart, or its fail-safe failed) and page, then let
+ * the point go. Safe to repeat; it never lowers a count someone raised meanwhile.
+ */
+export async function settleRestorePoint(deps: SettleDeps, point: RestorePoint, executionArn: string, ending: string): Promise<Settlement> {
+  if (!(await deps.points.lease(point.cluster, point.service, randomUUID(), deps.clock.now()))) {
+    return { settled: false, restored: false, from: point.desiredCount, to: point.desiredCount };
+  }
+  const service = await describeService(deps.ecs, point.cluster, point.service);
+  const current = service.desiredCount ?? 0;
+  const restored = current < point.desiredCount;
+  if (restored) {
+    await deps.ecs.send(new UpdateServiceCommand({ cluster: point.cluster, service: point.service, desiredCount: point.desiredCount }));
+    deps.log.warn('desired count restored after the execution ended', { service: point.service, from: current, to: point.desiredCount, executionArn, ending });
+    await deps.pager.page({
+      summary: `${point.service}: desired count restored ${current} -> ${point.desiredCount} (stopped mid-restart)`,
+      service: point.service,
+      cluster: point.cluster,
+      executionArn,
+      details:
+        `The execution ${executionArn} ended ${ending} while ${point.service} was below the desired count recorded before the restart ` +
+        `(${current} of ${point.desiredCount}). incident-flows set it back to ${point.desiredCount}. Check that the service is healthy: the incident was not resolved by automation.`,
+      dedupKey: `restore:${point.pk}:${point.recordedAt}`,
+    });
+  }
+  await deps.points.release(point.cluster, point.service, executionArn);
+  return { settled: true, restored, from: current, to: restored ? point.desiredCount : current };
+}
+
+/** Whether any holder of the point may still change the service. */
+export async function anyHolderRunning(sfn: SFNClient, point: RestorePoint): Promise<boolean> {
+  for (const executionArn of point.holders ?? []) {
+    try {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (d.status === 'RUNNING' || d.status === 'PENDING_REDRIVE') return true;
+    } catch (err) {
+      if ((err as Error).name !== 'ExecutionDoesNotExist') throw err;
+    }
+  }
+  return false;
+}
