@@ -66,7 +66,7 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
     assess: wrap('assess', (e) => assessImpact(e, { ecs: clients.ecs, clock, config })),
     'inspect-changes': wrap('inspect-changes', (e) => inspectChanges(e, { ecs: clients.ecs, cloudtrail: clients.cloudtrail, clock })),
     'review-logs': wrap('review-logs', (e) => reviewLogs(e, { logs: clients.logs, clock })),
-    'restart-service': wrap('restart-service', (e) => restartService(e, { ecs: clients.ecs, elbv2: clients.elbv2, clock, points })),
+    'restart-service': wrap('restart-service', (e) => restartService(e, { ecs: clients.ecsOnce, elbv2: clients.elbv2, clock, points })),
     'watch-stability': wrap('watch-stability', (e) =>
       watchStability(e, { ecs: clients.ecs, elbv2: clients.elbv2, sfn: clients.sfn, watches, clock, log: (deps.logger ?? createLogger)('watch-stability') }),
     ),

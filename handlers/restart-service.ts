@@ -98,7 +98,7 @@ export async function restartService(event: unknown, deps: RestartDeps): Promise
 
   const desiredBefore = await remember(assessed);
   const change: PlannedChange = { call: 'UpdateService', ...base, forceNewDeployment: true };
-  const service = incident.dryRun ? await describeService(deps.ecs, incident.cluster, incident.service) : await apply(deps.ecs, change);
+  const service = incident.dryRun ? await describeService(deps.ecs, incident.cluster, incident.service) : await forceOnce(deps, incident, change, execution, attempt);
   const deploymentId = incident.dryRun ? undefined : service.deployments?.find((d) => d.status === 'PRIMARY')?.id;
   return {
     attempt,
@@ -112,6 +112,27 @@ export async function restartService(event: unknown, deps: RestartDeps): Promise
     dryRun: incident.dryRun,
     changes: [change],
   };
+}
+
+/** ECS timestamps and the Lambda's clock may disagree by a moment. */
+const CLOCK_SKEW_MS = 5_000;
+
+/**
+ * A forced deployment, asked for once per step even when the step is retried: UpdateService takes
+ * no idempotency token, and an answer lost on the way back (a 5xx or a timeout after ECS applied
+ * it) would otherwise start a second deployment on the retry. The intent is noted before the call;
+ * a retry of the same step that finds a PRIMARY deployment created since then adopts it.
+ */
+async function forceOnce(deps: RestartDeps, incident: { cluster: string; service: string }, change: PlannedChange, execution: string, attempt: string): Promise<Service> {
+  const prior = (await deps.points.get(incident.cluster, incident.service))?.lastForce;
+  if (prior && prior.execution === execution && prior.attempt === attempt) {
+    const service = await describeService(deps.ecs, incident.cluster, incident.service);
+    const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
+    if (primary?.createdAt && primary.createdAt.getTime() >= prior.at - CLOCK_SKEW_MS) return service;
+  } else {
+    await deps.points.noteForce(incident.cluster, incident.service, { execution, attempt, at: deps.clock.now().getTime() });
+  }
+  return apply(deps.ecs, change);
 }
 
 function plan(deps: RestartDeps, service: Service, expectedStartSeconds: number): Promise<WaitPlan> {
@@ -132,6 +153,7 @@ async function apply(ecs: ECSClient, change: PlannedChange): Promise<Service> {
   return out.service;
 }
 
-const defaults = once(() => ({ ecs: ecsClient(), elbv2: elbv2Client(), clock: systemClock, points: new RestorePoints(documentClient(), configFromEnv().incidentsTable) }));
+// No SDK retries for the changes: a retry must go through forceOnce's check, so it is the workflow's (TransientAwsError).
+const defaults = once(() => ({ ecs: ecsClient({ maxAttempts: 1 }), elbv2: elbv2Client(), clock: systemClock, points: new RestorePoints(documentClient(), configFromEnv().incidentsTable) }));
 const log = once(() => createLogger('restart-service'));
 export const handler = step('restart-service', log, (event) => restartService(event, defaults()));

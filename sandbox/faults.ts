@@ -26,7 +26,7 @@ export function apiFaultInterceptor(faults: ApiFault[], rng: () => number): Call
   // outage — together they fail exactly "the second UpdateService and its retries".
   const seen = faults.map(() => 0);
   const injected = faults.map(() => 0);
-  return async (call) => {
+  return async (call): Promise<void | 'lose-response'> => {
     for (const [i, fault] of faults.entries()) {
       if (!matches(fault, call)) continue;
       seen[i]! += 1;
@@ -38,6 +38,7 @@ export function apiFaultInterceptor(faults: ApiFault[], rng: () => number): Call
         await sleep(fault.delayMs);
         continue;
       }
+      if (fault.kind === 'lost-response') return 'lose-response';
       throw faultError(fault, call);
     }
   };

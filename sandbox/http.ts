@@ -42,8 +42,16 @@ export type CallObserver = (outcome: AwsJsonOutcome) => void;
 
 export type AwsJsonService = (operation: string, body: Record<string, unknown>) => Promise<unknown> | unknown;
 
-/** Runs before each call; throw an AwsServiceError to fail it, or return a delay in real ms. */
-export type CallInterceptor = (call: AwsJsonCall) => Promise<void> | void;
+/**
+ * Runs before each call: throw an AwsServiceError to fail it, or return 'lose-response' to have the
+ * call applied and its answer replaced by a 5xx (a response lost on the way back: the caller cannot
+ * tell whether its change happened).
+ */
+export type CallInterceptor = (call: AwsJsonCall) => Promise<void | 'lose-response'> | void | 'lose-response';
+
+function lostResponse(call: AwsJsonCall): AwsServiceError {
+  return new AwsServiceError(call.api === 'ecs' ? 'ServerException' : 'InternalFailure', `We encountered an internal error. Please try again. (${call.operation})`, 500);
+}
 
 export type RawRoute = (req: IncomingMessage, body: Buffer) => Promise<RawResponse> | RawResponse;
 export interface RawResponse {
@@ -105,6 +113,13 @@ export class SandboxHttpServer {
 
   intercept(interceptor: CallInterceptor): void {
     this.interceptors.push(interceptor);
+  }
+
+  /** True when an interceptor asked for the call to be applied and its answer lost. */
+  private async runInterceptors(call: AwsJsonCall): Promise<boolean> {
+    let lose = false;
+    for (const intercept of this.interceptors) if ((await intercept(call)) === 'lose-response') lose = true;
+    return lose;
   }
 
   observe(observer: CallObserver): void {
@@ -201,8 +216,9 @@ export class SandboxHttpServer {
     const call: AwsJsonCall = { api: service.api, operation, body: parsed.params };
     try {
       checkQueryEnvelope(service, parsed);
-      for (const intercept of this.interceptors) await intercept(call);
+      const lose = await this.runInterceptors(call);
       const result = await service.handle(operation, parsed.params);
+      if (lose) throw lostResponse(call);
       this.notify({ ...call, status: 200 });
       send(res, 200, { 'content-type': 'text/xml' }, queryResponse(operation, service.xmlns, result, requestId));
     } catch (err) {
@@ -253,8 +269,9 @@ export class SandboxHttpServer {
     }
     const call: AwsJsonCall = { api: service.api, operation, body };
     try {
-      for (const intercept of this.interceptors) await intercept(call);
+      const lose = await this.runInterceptors(call);
       const result = await service.handle(operation, body);
+      if (lose) throw lostResponse(call);
       this.notify({ ...call, status: 200 });
       sendJson(res, 200, service.contentType, result ?? {});
     } catch (err) {

@@ -196,7 +196,8 @@ function recordCalls(clients: Clients, als: AsyncLocalStorage<Invocation>): void
   for (const [api, client] of Object.entries(clients) as [string, { middlewareStack: { add: Function } }][]) {
     client.middlewareStack.add(
       (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-        als.getStore()?.calls.push(`${api}:${(context.commandName ?? '').replace(/Command$/, '')}`);
+        // ecsOnce is ECS without SDK retries: still ECS to anyone reading the calls.
+        als.getStore()?.calls.push(`${api === 'ecsOnce' ? 'ecs' : api}:${(context.commandName ?? '').replace(/Command$/, '')}`);
         return next(args);
       },
       { step: 'initialize', name: 'incidentFlowsCallRecorder' },

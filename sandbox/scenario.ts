@@ -89,7 +89,8 @@ const apiFaultSchema = z
   .object({
     /** Which sandbox API to disturb. */
     api: z.enum(['ecs', 'cloudtrail', 'logs', 'sfn', 'elbv2', 'cloudwatch']),
-    kind: z.enum(['throttle', 'server-error', 'slow-response']),
+    /** lost-response: the call takes effect, but its answer is a 5xx (the caller cannot tell it applied). */
+    kind: z.enum(['throttle', 'server-error', 'slow-response', 'lost-response']),
     /** Fraction of matching calls that fail, 0..1. */
     rate: z.number().min(0).max(1),
     /** Only these operations (e.g. ["UpdateService"]); all when omitted. */

@@ -50,6 +50,8 @@ export const documentClient = (options: ClientOptions = {}) =>
 /** Every client at once, for the CLI and the sandbox (never for a Lambda bundle). */
 export interface Clients {
   ecs: ECSClient;
+  /** ECS without SDK retries: for changes whose retry must check whether the first try applied. */
+  ecsOnce: ECSClient;
   elbv2: ElasticLoadBalancingV2Client;
   cloudtrail: CloudTrailClient;
   logs: CloudWatchLogsClient;
@@ -60,6 +62,7 @@ export interface Clients {
 export function createClients(options: ClientOptions = {}): Clients {
   return {
     ecs: ecsClient(options),
+    ecsOnce: ecsClient({ ...options, maxAttempts: 1 }),
     elbv2: elbv2Client(options),
     cloudtrail: cloudTrailClient(options),
     logs: logsClient(options),

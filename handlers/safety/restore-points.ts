@@ -27,6 +27,15 @@ export interface RestorePoint {
   holders?: Set<string>;
   /** Sparse index key: the reconciler finds what it has to look at without scanning the table. */
   reconcile: 'restore-point';
+  /** The last forced deployment asked for, before the call: a retry can tell whether it applied. */
+  lastForce?: ForceIntent;
+}
+
+export interface ForceIntent {
+  execution: string;
+  attempt: string;
+  /** Epoch ms when the call was about to be made. */
+  at: number;
 }
 
 export const RECONCILE_INDEX = 'reconcile';
@@ -68,6 +77,20 @@ export class RestorePoints {
       ),
     );
     return (await this.get(p.cluster, p.service))?.desiredCount ?? p.desiredCount;
+  }
+
+  /** Notes a forced deployment about to be asked for (UpdateService has no idempotency token). */
+  async noteForce(cluster: string, service: string, intent: ForceIntent): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: key(cluster, service),
+        UpdateExpression: 'SET #f = :f',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#f': 'lastForce' },
+        ExpressionAttributeValues: { ':f': intent },
+      }),
+    );
   }
 
   async get(cluster: string, service: string): Promise<RestorePoint | undefined> {

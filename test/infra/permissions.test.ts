@@ -7,7 +7,7 @@ import { runP0, withSandbox } from '../support/p0.ts';
 type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** SDK client key (handlers/commons/clients.ts) → IAM service prefix; DocumentClient commands → IAM actions. */
-const SERVICE = { ecs: 'ecs', elbv2: 'elasticloadbalancing', cloudtrail: 'cloudtrail', logs: 'logs', dynamo: 'dynamodb', sfn: 'states' } as const;
+const SERVICE = { ecs: 'ecs', ecsOnce: 'ecs', elbv2: 'elasticloadbalancing', cloudtrail: 'cloudtrail', logs: 'logs', dynamo: 'dynamodb', sfn: 'states' } as const;
 const DOCUMENT_ACTIONS: Record<string, string> = { Get: 'GetItem', Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', Query: 'Query' };
 
 function iamAction(call: string): string {

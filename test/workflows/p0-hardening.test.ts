@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { ecsClient } from '#commons/clients';
 import { SLACK_USERS } from '../../sandbox/slack.ts';
 import { SERVICE, withPendingApproval } from '../approvals/support.ts';
-import { mutatingCalls } from '../support/p0.ts';
+import { mutatingCalls, runP0, withSandbox } from '../support/p0.ts';
 
 /** P0's promises where AWS and people behave less kindly than a drill (issue 8). */
 
@@ -23,6 +23,24 @@ describe('after an approval, P0 respects what people did meanwhile', () => {
       // Only the person's own change; the service stays where they put it.
       expect(mutatingCalls(p.sandbox)).toHaveLength(1);
       expect(p.sandbox.fleet.snapshot(SERVICE)!.desiredCount).toBe(0);
+    });
+  });
+});
+
+describe('a change whose answer was lost is not made twice', () => {
+  test('UpdateService applied but answered 5xx: the retried restart adopts the deployment it created, one deployment in all', async () => {
+    // The first forced deployment takes effect, but its answer is a ServerException.
+    const lost = { api: 'ecs' as const, kind: 'lost-response' as const, rate: 1, operations: ['UpdateService'], maxFailures: 1 };
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'crash-loop' }, lost] }, async (sandbox) => {
+      sandbox.playOut();
+      const run = await runP0(sandbox, { service: SERVICE });
+      expect(run.status).toBe('SUCCEEDED');
+      expect(run.output.outcome).toBe('recovered');
+      // ECS saw one forced deployment (CloudTrail records calls that took effect), though the workflow had to retry.
+      expect(mutatingCalls(sandbox)).toEqual([{ eventName: 'UpdateService', params: expect.objectContaining({ forceNewDeployment: true }) }]);
+      expect(sandbox.calls.filter((c) => c.operation === 'UpdateService').map((c) => c.status)).toEqual([500]);
+      expect(run.history.filter((e) => e.type === 'LambdaFunctionFailed')).toHaveLength(1);
+      expect(run.output.restart.deploymentId).toBe(sandbox.fleet.snapshot(SERVICE)!.deployments[0]!.id);
     });
   });
 });
