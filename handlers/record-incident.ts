@@ -59,11 +59,16 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
   const input = facts.input as { service?: unknown; cluster?: unknown; trigger?: IncidentRecord['trigger']; dryRun?: unknown };
   const service = typeof input.service === 'string' ? input.service : 'unknown-service';
   const cluster = typeof input.cluster === 'string' ? input.cluster : deps.settings.cluster;
-  const incidentId = incidentIdOf(facts.name);
   // First the service: whatever else fails below, a restart stopped mid-way is put back.
   const settlement = cluster ? await settlePoint(deps, cluster, service, executionArn, facts.status) : undefined;
-  const severity = severitySchema.catch('P0').parse(/--(p[0-2])$/.exec(facts.name)?.[1]?.toUpperCase());
-  const known = await deps.store.get(incidentId);
+  // An execution belongs to an alarm's incident only if that incident lists it: a console start
+  // named "<someone else's incident>--p1" is an incident of its own, not theirs to overwrite.
+  const claimed = incidentIdOf(facts.name);
+  const claimedRecord = claimed !== facts.name ? await deps.store.get(claimed) : undefined;
+  const belongs = claimed === facts.name || claimedRecord?.executions?.[facts.name]?.executionArn === executionArn;
+  const incidentId = belongs ? claimed : facts.name;
+  const severity = belongs ? severitySchema.catch('P0').parse(/--(p[0-2])$/.exec(facts.name)?.[1]?.toUpperCase()) : 'P0';
+  const known = belongs ? (claimedRecord ?? (await deps.store.get(incidentId))) : await deps.store.get(incidentId);
 
   // Release the service only if this incident holds it and no newer execution of it is running.
   const lock = await deps.store.lock(service);

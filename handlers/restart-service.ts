@@ -9,13 +9,17 @@ import { step } from '#commons/step';
 import { parseInput } from '#commons/validation';
 import { InvalidInputError } from '#commons/errors';
 import { RestorePoints } from '#safety/restore-points';
-import { configFromEnv } from '#commons/config';
+import { configFromEnv, type Config } from '#commons/config';
+import { requireManaged } from '#commons/incident';
 import type { WaitPlan } from '#stability/bounds';
 import { waitPlanFor } from '#stability/plan';
 import * as z from 'zod';
 
 export interface RestartDeps {
+  config: Pick<Config, 'managedServices'>;
   ecs: ECSClient;
+  /** ECS without SDK retries, for the change itself: its retry must go through forceOnce's check. */
+  ecsOnce: ECSClient;
   elbv2: ElasticLoadBalancingV2Client;
   clock: Clock;
   /** Where the count to come back to is written before the first change (handlers/safety/restore-points.ts). */
@@ -51,7 +55,7 @@ export interface RestartResult {
 const inputSchema = z
   .object({
     incident: incidentSchema,
-    desiredCount: z.number().int().min(1).describe('the desired count recorded by the assessment'),
+    desiredCount: z.number().int().min(0).optional().describe('the assessment\'s desired count, for the record: the count to come back to is read from ECS and the restore point, never taken from the input'),
     attempt: z
       .enum(['restart', 'redeploy', 'scale-out'])
       .describe('"restart" uses the incident\'s restartMode, "redeploy" forces a new deployment, "scale-out" ends a scale-to-zero restart'),
@@ -68,37 +72,43 @@ const inputSchema = z
  * while an approval waited): a restart never leaves fewer desired tasks than either.
  */
 export async function restartService(event: unknown, deps: RestartDeps): Promise<RestartResult> {
-  const { incident, desiredCount: assessed, attempt, execution } = parseInput(inputSchema, event, 'restart-service input');
-  if (assessed < 1) throw new InvalidInputError('field "desiredCount" must be at least 1');
+  const { incident, attempt, execution } = parseInput(inputSchema, event, 'restart-service input');
+  requireManaged(deps.config, incident.service);
   const mode = attempt === 'redeploy' ? 'force-new-deployment' : incident.restartMode;
   const base = { cluster: incident.cluster, service: incident.service };
   const startedAt = deps.clock.now().toISOString();
 
+  const point = await deps.points.get(incident.cluster, incident.service);
   if (attempt === 'scale-out') {
-    const change: PlannedChange = { call: 'UpdateService', ...base, desiredCount: assessed };
-    const service = incident.dryRun ? await describeService(deps.ecs, incident.cluster, incident.service) : await apply(deps.ecs, change);
-    return { attempt, mode, phase: 'scale-out', desiredBefore: assessed, startedAt, goal: 'serving', wait: await plan(deps, service, incident.expectedStartSeconds), dryRun: incident.dryRun, changes: [change] };
+    // Back to what was recorded before the scale-in, and nothing else: never a count from the input.
+    if (!point) throw new InvalidInputError(`no restore point for ${incident.service}: a scale-out only ends a scale-in this workflow made`);
+    const change: PlannedChange = { call: 'UpdateService', ...base, desiredCount: point.desiredCount };
+    const service = incident.dryRun ? await describeService(deps.ecs, incident.cluster, incident.service) : await apply(deps.ecsOnce, change);
+    return { attempt, mode, phase: 'scale-out', desiredBefore: point.desiredCount, startedAt, goal: 'serving', wait: await plan(deps, service, incident.expectedStartSeconds), dryRun: incident.dryRun, changes: [change] };
   }
 
-  // Before any change, the count to come back to is written where it outlives this execution.
+  // Before any change, the count to come back to is written where it outlives this execution: what
+  // ECS says now, or what an earlier try already recorded (a retried scale-in finds 0 and must not record 0).
+  const current = await describeService(deps.ecs, incident.cluster, incident.service);
+  const before = Math.max(point?.desiredCount ?? 0, current.desiredCount ?? 0);
+  if (before < 1) throw new InvalidInputError(`${incident.service} has a desired count of 0: nothing to restart`);
   const remember = (desiredCount: number) =>
     incident.dryRun ? Promise.resolve(desiredCount) : deps.points.record({ cluster: incident.cluster, service: incident.service, desiredCount, executionArn: execution, at: deps.clock.now() });
 
   if (mode === 'scale-to-zero') {
-    const current = await describeService(deps.ecs, incident.cluster, incident.service);
-    const desiredBefore = await remember(Math.max(assessed, current.desiredCount ?? 0));
+    const desiredBefore = await remember(before);
     const changes: PlannedChange[] = [
       { call: 'UpdateService', ...base, desiredCount: 0 },
       { call: 'UpdateService', ...base, desiredCount: desiredBefore },
     ];
-    const service = incident.dryRun ? current : await apply(deps.ecs, changes[0]!);
+    const service = incident.dryRun ? current : await apply(deps.ecsOnce, changes[0]!);
     // Stopping takes the deregistration delay behind a load balancer: the scale-in gets its own plan.
     return { attempt, mode, phase: 'scale-in', desiredBefore, startedAt, goal: 'stopped', wait: await plan(deps, service, 0), dryRun: incident.dryRun, changes };
   }
 
-  const desiredBefore = await remember(assessed);
+  const desiredBefore = await remember(before);
   const change: PlannedChange = { call: 'UpdateService', ...base, forceNewDeployment: true };
-  const service = incident.dryRun ? await describeService(deps.ecs, incident.cluster, incident.service) : await forceOnce(deps, incident, change, execution, attempt);
+  const service = incident.dryRun ? current : await forceOnce(deps, incident, change, execution, attempt);
   const deploymentId = incident.dryRun ? undefined : service.deployments?.find((d) => d.status === 'PRIMARY')?.id;
   return {
     attempt,
@@ -132,7 +142,7 @@ async function forceOnce(deps: RestartDeps, incident: { cluster: string; service
   } else {
     await deps.points.noteForce(incident.cluster, incident.service, { execution, attempt, at: deps.clock.now().getTime() });
   }
-  return apply(deps.ecs, change);
+  return apply(deps.ecsOnce, change);
 }
 
 function plan(deps: RestartDeps, service: Service, expectedStartSeconds: number): Promise<WaitPlan> {
@@ -154,6 +164,6 @@ async function apply(ecs: ECSClient, change: PlannedChange): Promise<Service> {
 }
 
 // No SDK retries for the changes: a retry must go through forceOnce's check, so it is the workflow's (TransientAwsError).
-const defaults = once(() => ({ ecs: ecsClient({ maxAttempts: 1 }), elbv2: elbv2Client(), clock: systemClock, points: new RestorePoints(documentClient(), configFromEnv().incidentsTable) }));
+const defaults = once(() => ({ config: configFromEnv(), ecs: ecsClient(), ecsOnce: ecsClient({ maxAttempts: 1 }), elbv2: elbv2Client(), clock: systemClock, points: new RestorePoints(documentClient(), configFromEnv().incidentsTable) }));
 const log = once(() => createLogger('restart-service'));
 export const handler = step('restart-service', log, (event) => restartService(event, defaults()));

@@ -1,6 +1,7 @@
 import { type ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { documentClient, ecsClient, once } from '#commons/clients';
-import { configFromEnv } from '#commons/config';
+import { configFromEnv, type Config } from '#commons/config';
+import { requireManaged } from '#commons/incident';
 import { RestorePoints } from '#safety/restore-points';
 import { systemClock, type Clock } from '#commons/clock';
 import { describeService } from '#commons/ecs';
@@ -11,6 +12,7 @@ import { parseInput } from '#commons/validation';
 import * as z from 'zod';
 
 export interface RestoreDeps {
+  config: Pick<Config, 'managedServices'>;
   ecs: ECSClient;
   clock: Clock;
   points: RestorePoints;
@@ -27,21 +29,23 @@ export interface Restoration {
 const inputSchema = z
   .object({
     incident: incidentSchema,
-    desiredCount: z.number().int().min(0).describe('the desired count recorded before the incident\'s first change'),
+    desiredCount: z.number().int().min(0).optional().describe('the assessment\'s desired count, for the record: the count restored is the restore point\'s'),
   })
   .strict();
 
 /**
- * The fail-safe every failure path goes through: put the desired count back to what it was before
- * the workflow touched the service. Idempotent, and it never lowers a count someone raised since.
+ * The fail-safe every failure path goes through: put the desired count back to what the restore
+ * point says it was before the workflow's first change (handlers/safety/restore-points.ts) — never
+ * a count from the input, so a hand-made invocation cannot scale a service up. No point: the
+ * workflow changed nothing, or the point is already settled. Idempotent, and it never lowers a
+ * count someone raised since.
  */
 export async function restoreDesiredCount(event: unknown, deps: RestoreDeps): Promise<Restoration> {
-  const input = parseInput(inputSchema, event, 'restore-desired-count input');
-  const { incident } = input;
-  // The restore point may hold more than the assessment saw (autoscaling raised it before the change).
+  const { incident } = parseInput(inputSchema, event, 'restore-desired-count input');
+  requireManaged(deps.config, incident.service);
   const point = await deps.points.get(incident.cluster, incident.service);
-  const desiredCount = Math.max(input.desiredCount, point?.desiredCount ?? 0);
   const service = await describeService(deps.ecs, incident.cluster, incident.service);
+  const desiredCount = point?.desiredCount ?? service.desiredCount ?? 0;
   const current = service.desiredCount ?? 0;
   const needed = current < desiredCount;
   if (needed && !incident.dryRun) {
@@ -50,6 +54,6 @@ export async function restoreDesiredCount(event: unknown, deps: RestoreDeps): Pr
   return { restored: needed, from: current, to: needed ? desiredCount : current, dryRun: incident.dryRun, checkedAt: deps.clock.now().toISOString() };
 }
 
-const defaults = once(() => ({ ecs: ecsClient(), clock: systemClock, points: new RestorePoints(documentClient(), configFromEnv().incidentsTable) }));
+const defaults = once(() => ({ config: configFromEnv(), ecs: ecsClient(), clock: systemClock, points: new RestorePoints(documentClient(), configFromEnv().incidentsTable) }));
 const log = once(() => createLogger('restore-desired-count'));
 export const handler = step('restore-desired-count', log, (event) => restoreDesiredCount(event, defaults()));

@@ -46,6 +46,7 @@ export async function startIncident(event: unknown, deps: StartIncidentDeps): Pr
   if (verdict.kind === 'ignored') return ignore(deps.log, verdict.reason);
   const alarm = verdict.alarm;
   const destination = await route(alarm, deps);
+  if (destination && 'refused' in destination) return ignore(deps.log, destination.refused, { alarmName: alarm.alarmName });
   if (!destination) {
     const tags = deps.settings.tagKeys && deps.readAlarmTags ? ` and it has no "${deps.settings.tagKeys.service}" tag` : '';
     return ignore(deps.log, `alarm ${alarm.alarmName} maps to no service: no configured alarm name prefix matches${tags}`, { alarmName: alarm.alarmName });
@@ -79,10 +80,27 @@ export async function startIncident(event: unknown, deps: StartIncidentDeps): Pr
   throw new IncidentStoreError(`could not open or join an incident for ${destination.service}: the lock kept changing`);
 }
 
-async function route(alarm: AlarmChange, deps: StartIncidentDeps): Promise<Destination | undefined> {
-  const byName = routeByName(alarm.alarmName, deps.settings.routes);
-  if (byName || !deps.settings.tagKeys || !deps.readAlarmTags || !alarm.alarmArn) return byName;
-  return routeByTags(await deps.readAlarmTags(alarm.alarmArn), deps.settings.tagKeys);
+/**
+ * Which managed service the alarm is about. What the alarm measures wins over its name: an alarm
+ * on ServiceName=acme-axon-canary is not acme-axon's, however it is named. Whatever the route, the
+ * service must be one the stack manages — nothing outside the allow-list is ever started or locked.
+ */
+async function route(alarm: AlarmChange, deps: StartIncidentDeps): Promise<Destination | { refused: string } | undefined> {
+  const managed = deps.settings.services;
+  const allowed = (service: string) => managed.length === 0 || managed.includes(service);
+  if (alarm.measuredServices.length === 1) {
+    const measured = alarm.measuredServices[0]!;
+    if (!allowed(measured)) return { refused: `alarm ${alarm.alarmName} measures ECS service ${measured}, which incident-flows does not manage` };
+    const byName = routeByName(alarm.alarmName, deps.settings.routes);
+    return { service: measured, severity: byName?.severity ?? 'P0', via: `alarm metric dimension ServiceName=${measured}` };
+  }
+  if (alarm.measuredServices.length > 1) return { refused: `alarm ${alarm.alarmName} measures several ECS services (${alarm.measuredServices.join(', ')}): route it explicitly` };
+  let destination = routeByName(alarm.alarmName, deps.settings.routes);
+  if (!destination && deps.settings.tagKeys && deps.readAlarmTags && alarm.alarmArn) {
+    destination = routeByTags(await deps.readAlarmTags(alarm.alarmArn), deps.settings.tagKeys);
+  }
+  if (destination && !allowed(destination.service)) return { refused: `alarm ${alarm.alarmName} routes to ${destination.service} (${destination.via}), which incident-flows does not manage` };
+  return destination;
 }
 
 async function openIncident(incidentId: string, alarm: AlarmChange, to: Destination, deps: StartIncidentDeps): Promise<StartIncidentResult> {

@@ -100,6 +100,8 @@ export class IncidentRecords extends Construct {
     const environment = {
       INCIDENTS_TABLE: this.table.tableName,
       DEFAULT_CLUSTER: config.cluster,
+      // The allow-list: an alarm routed (by name, tag or dimension) elsewhere starts and locks nothing.
+      MANAGED_SERVICES: config.services.map((s) => s.name).join(','),
       ALARM_ROUTES: JSON.stringify(routes),
       ...(settings.tagRouting ? { ALARM_TAG_KEYS: JSON.stringify({}) } : {}),
       PROCEDURES: Stack.of(this).toJsonString(Object.fromEntries(Object.entries(procedures).map(([s, m]) => [s, m.stateMachineArn]))),

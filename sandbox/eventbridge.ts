@@ -62,6 +62,8 @@ export interface AlarmSpec {
   eventId?: string;
   /** Tags the alarm carries (read by start-incident when no name prefix matches). */
   tags?: Record<string, string>;
+  /** Dimensions of the metric the alarm watches, e.g. { ServiceName: 'acme-axon', ClusterName: 'acme-cluster' }. */
+  dimensions?: Record<string, string>;
 }
 
 export interface EventBridgeOptions {
@@ -121,6 +123,7 @@ export class EventBridgeEmulator {
     this.settings = incidentSettingsSchema.parse({
       incidentsTable: 'incident-flows-incidents',
       cluster: scenario.cluster,
+      services: scenario.services.map((s) => s.name),
       routes: scenario.services.map((s) => ({ alarmPrefix: `${s.name}-`, service: s.name, severity: 'P0' })),
       tagKeys: {},
       procedures: { P0: sandbox.stateMachineArn('p0-system-down') },
@@ -279,7 +282,12 @@ export class EventBridgeEmulator {
         alarmName: spec.alarmName,
         state: { value: state, reason: spec.reason ?? `Threshold Crossed: 1 datapoint was ${state === 'ALARM' ? 'greater' : 'not greater'} than the threshold`, timestamp: at.replace('Z', '+0000') },
         previousState: { value: spec.previousState ?? (state === 'ALARM' ? 'OK' : 'ALARM'), timestamp: at.replace('Z', '+0000') },
-        configuration: { description: `sandbox alarm ${spec.alarmName}`, metrics: [] },
+        configuration: {
+          description: `sandbox alarm ${spec.alarmName}`,
+          metrics: spec.dimensions
+            ? [{ id: 'm1', metricStat: { metric: { namespace: 'ECS/ContainerInsights', name: 'RunningTaskCount', dimensions: spec.dimensions }, period: 60, stat: 'Average' }, returnData: true }]
+            : [],
+        },
       },
     };
   }

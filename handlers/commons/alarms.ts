@@ -31,6 +31,16 @@ const alarmEventSchema = z.object({
     alarmName: z.string().min(1).max(255),
     state: z.object({ value: z.string(), reason: z.string().optional(), timestamp: z.string().optional() }),
     previousState: z.object({ value: z.string() }).partial().optional(),
+    // What the alarm measures (EventBridge User Guide, "CloudWatch alarm state change" events).
+    configuration: z
+      .object({
+        metrics: z
+          .array(z.object({ metricStat: z.object({ metric: z.object({ dimensions: z.record(z.string(), z.unknown()).optional() }).loose() }).loose().optional() }).loose())
+          .optional(),
+      })
+      .loose()
+      .optional()
+      .catch(undefined),
   }),
 });
 
@@ -45,6 +55,8 @@ export interface AlarmChange {
   reason: string;
   /** When the alarm changed state (the event's time), ISO 8601. */
   at: string;
+  /** ECS services the alarm's metrics name in a ServiceName dimension (what it really measures). */
+  measuredServices: string[];
 }
 
 export type AlarmEventVerdict = { kind: 'alarm'; alarm: AlarmChange } | { kind: 'ignored'; reason: string };
@@ -99,6 +111,14 @@ export function readAlarmEvent(raw: unknown): AlarmEventVerdict {
       previousState: p.detail.previousState?.value,
       reason: (p.detail.state.reason ?? '').slice(0, 300),
       at: new Date(at).toISOString(),
+      measuredServices: [
+        ...new Set(
+          (p.detail.configuration?.metrics ?? []).flatMap((m) => {
+            const name = m.metricStat?.metric.dimensions?.ServiceName;
+            return typeof name === 'string' && name.length > 0 ? [name] : [];
+          }),
+        ),
+      ],
     },
   };
 }

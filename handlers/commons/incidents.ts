@@ -34,6 +34,8 @@ export const incidentSettingsSchema = z
   .object({
     incidentsTable: z.string().min(1),
     cluster: z.string().min(1).optional(),
+    /** The services incident-flows may act on (the stack's allow-list); empty means any. */
+    services: z.array(z.string().min(1)).default([]),
     /** Alarm name prefix → service and severity. */
     routes: z.array(alarmRouteSchema).default([]),
     /** Tag keys read from the alarm when no prefix matches; omit to skip the tag lookup. */
@@ -75,6 +77,7 @@ const json = <T extends z.ZodType>(schema: T) =>
 const envSchema = z.object({
   INCIDENTS_TABLE: z.string().min(1).default('incident-flows-incidents'),
   DEFAULT_CLUSTER: z.string().min(1).optional(),
+  MANAGED_SERVICES: z.string().optional(),
   ALARM_ROUTES: json(z.array(alarmRouteSchema)).optional(),
   ALARM_TAG_KEYS: json(tagKeysSchema).optional(),
   PROCEDURES: json(z.partialRecord(severitySchema, z.string().min(1))).optional(),
@@ -97,6 +100,7 @@ export function incidentSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): I
   return incidentSettingsSchema.parse({
     incidentsTable: e.INCIDENTS_TABLE,
     ...(e.DEFAULT_CLUSTER ? { cluster: e.DEFAULT_CLUSTER } : {}),
+    services: (e.MANAGED_SERVICES ?? '').split(',').map((x) => x.trim()).filter(Boolean),
     routes: e.ALARM_ROUTES ?? [],
     ...(e.ALARM_TAG_KEYS ? { tagKeys: e.ALARM_TAG_KEYS } : {}),
     procedures: e.PROCEDURES ?? {},

@@ -41,6 +41,14 @@ describe('start input: bad input gets an error naming the field and the fix', ()
     expect(resolveIncident({ service: 'acme-orbit', logGroup: '/other' }, config).logGroup).toBe('/other');
   });
 
+  test('a health URL on another host, or for a service with none configured, is refused: the verify step is no network probe', () => {
+    expect(resolveIncident({ service: 'acme-orbit', healthUrl: 'https://orbit.example.com/ready' }, config).healthUrl).toBe('https://orbit.example.com/ready');
+    const internal = rejection({ service: 'acme-orbit', healthUrl: 'http://169.254.169.254/latest/meta-data/' });
+    expect(internal.name).toBe('InvalidInputError');
+    expect(internal.message).toMatch(/field "healthUrl": http:\/\/169\.254\.169\.254 is not the configured health URL's origin/);
+    expect(rejection({ service: 'acme-axon', healthUrl: 'http://10.0.0.1/health' }).message).toMatch(/no health URL is configured for "acme-axon"/);
+  });
+
   test('every start of a configured service gets its health URL, restart mode and expected start; the input may override each', () => {
     expect(resolveIncident({ service: 'acme-orbit' }, config)).toMatchObject({
       healthUrl: 'https://orbit.example.com/health',

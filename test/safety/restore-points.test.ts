@@ -116,7 +116,7 @@ describe('a restart stopped mid-way is put back', () => {
       await points.record({ cluster: 'acme-cluster', service: SERVICE, desiredCount: 3, executionArn: EXECUTION, at: sandbox.clock.now() });
       await ecs.send(new UpdateServiceCommand({ cluster: 'acme-cluster', service: SERVICE, desiredCount: 0 }));
       const incident = resolveIncident({ service: SERVICE }, { ...sandboxConfig });
-      const restored = await restoreDesiredCount({ incident, desiredCount: 2 }, { ecs, clock: sandbox.clock, points });
+      const restored = await restoreDesiredCount({ incident, desiredCount: 2 }, { ecs, clock: sandbox.clock, points, config: sandboxConfig });
       expect(restored).toMatchObject({ restored: true, from: 0, to: 3 });
       expect(sandbox.fleet.snapshot(SERVICE)!.desiredCount).toBe(3);
     });
