@@ -25,6 +25,7 @@ export interface ReconcileDeps {
 
 export interface ReconcileResult {
   restorePoints: { checked: number; settled: number; restored: number };
+  /** Open incidents looked at, and closed because their execution had ended unrecorded. */
   locks: { checked: number; closed: number };
 }
 
@@ -50,25 +51,27 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
     if (settled.restored) result.restorePoints.restored += 1;
   }
   const now = deps.clock.now().getTime();
-  for (const lock of await deps.store.openLocks()) {
+  for (const incident of await deps.store.openIncidents()) {
     result.locks.checked += 1;
-    if (lock.state !== 'open' || !lock.executionArn) continue;
-    const d = await describe(deps.sfn, lock.executionArn);
+    // The incident's latest execution, not yet recorded.
+    const latest = Object.values(incident.executions ?? {}).sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
+    if (!latest || incident.recordedExecutions?.has(latest.executionArn)) continue;
+    const d = await describe(deps.sfn, latest.executionArn);
     if (!d || d.status === 'RUNNING' || d.status === 'PENDING_REDRIVE') continue;
     // Give the execution's own end event its chance first.
     if (d.stopDate && now - d.stopDate.getTime() < GRACE_MS) continue;
-    const recorded = await deps.record(statusEvent(lock.executionArn, d.status ?? 'FAILED', deps));
+    const recorded = await deps.record(statusEvent(latest.executionArn, d.status ?? 'FAILED', deps));
     // Only the first to record this end pages (a late end event or an overlapping run may race us).
     if (recorded.outcome !== 'recorded' || !recorded.first) continue;
     result.locks.closed += 1;
-    deps.log.warn('incident closed by the reconciler: its end was never recorded', { incidentId: lock.incidentId, service: lock.service, executionArn: lock.executionArn });
+    deps.log.warn('incident closed by the reconciler: its end was never recorded', { incidentId: incident.id, service: incident.service, executionArn: latest.executionArn });
     await deps.pager.page({
-      summary: `${lock.service}: closed by the reconciler (ended ${d.status}, never recorded)`,
-      service: lock.service,
-      incidentId: lock.incidentId,
-      executionArn: lock.executionArn,
+      summary: `${incident.service}: closed by the reconciler (ended ${d.status}, never recorded)`,
+      service: incident.service,
+      incidentId: incident.id,
+      executionArn: latest.executionArn,
       details: `The execution ended ${d.status} at ${d.stopDate?.toISOString() ?? '?'} but its end was never recorded (a lost EventBridge event, or record-incident kept failing: check the dead-letter queue). The incident is now closed and the service free for automation again; its outcome was ${recorded.result}.`,
-      dedupKey: `reconciled:${lock.executionArn}`,
+      dedupKey: `reconciled:${latest.executionArn}`,
     });
   }
   deps.log.info('reconciled', { ...result });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import {
   cloudWatchTagReader,
   readAlarmEvent,
@@ -55,7 +55,10 @@ export async function startIncident(event: unknown, deps: StartIncidentDeps): Pr
   for (let attempt = 0; attempt < 3; attempt++) {
     const lock = await deps.store.lock(destination.service);
     const live = IncidentStore.holds(lock, now);
-    if (live && lock.openingEventId !== alarm.eventId && (lock.state === 'open' || severityRank(destination.severity) <= lock.severityRank)) {
+    // An open incident whose execution has ended — its end was never recorded (the event is best
+    // effort) — no longer holds the service: this alarm opens a new one; the reconciler records the old.
+    const ended = live && lock.state === 'open' && lock.executionArn && lock.openingEventId !== alarm.eventId ? await endedExecution(deps.sfn, lock.executionArn, now) : undefined;
+    if (!ended && live && lock.openingEventId !== alarm.eventId && (lock.state === 'open' || severityRank(destination.severity) <= lock.severityRank)) {
       return joinIncident(lock, alarm, destination, deps);
     }
     const incidentId = incidentIdFor(destination.service, alarm);
@@ -73,6 +76,7 @@ export async function startIncident(event: unknown, deps: StartIncidentDeps): Pr
         expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.lockSeconds,
       },
       now,
+      ended,
     );
     if (claimed) return openIncident(incidentId, alarm, destination, deps);
     // Another event for this service claimed it between our read and our write: join that one.
@@ -141,6 +145,21 @@ async function openIncident(incidentId: string, alarm: AlarmChange, to: Destinat
     ...(approval ? { why: `remediation budget spent: ${budget?.used ?? '?'} automatic remediation(s) of ${to.service} in the last ${settings.budget.windowSeconds} s (limit ${settings.budget.maxAutomatic})` } : {}),
   });
   return { outcome: 'started', incidentId, service: to.service, executionArn, requireApproval: approval };
+}
+
+/** An execution's end gets this long to be recorded by its own event before an alarm takes over its lock. */
+const UNRECORDED_END_GRACE_MS = 2 * 60_000;
+
+/** The execution's ARN if it ended long enough ago without being recorded (or no longer exists); undefined otherwise. */
+async function endedExecution(sfn: SFNClient, executionArn: string, now: Date): Promise<string | undefined> {
+  try {
+    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status === 'RUNNING' || d.status === 'PENDING_REDRIVE') return undefined;
+    return now.getTime() - (d.stopDate?.getTime() ?? 0) > UNRECORDED_END_GRACE_MS ? executionArn : undefined;
+  } catch (err) {
+    if ((err as Error).name === 'ExecutionDoesNotExist') return executionArn;
+    throw err;
+  }
 }
 
 /** A claim whose execution has not started after this long was abandoned by a failed delivery. */

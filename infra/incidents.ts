@@ -130,6 +130,8 @@ export class IncidentRecords extends Construct {
       const read = new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:GetExecutionHistory'], resources: [executionArns(this, machine)] });
       this.recordIncident.addToRolePolicy(read);
       this.reconcile.addToRolePolicy(read);
+      // Joining an incident checks that its execution is really still running.
+      this.startIncident.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionArns(this, machine)] }));
     }
     // Both settle restore points: read the service, put its desired count back.
     const serviceArns = config.services.map((s) =>

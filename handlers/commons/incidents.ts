@@ -176,6 +176,8 @@ export interface IncidentRecord {
   durations?: Record<string, number>;
   report?: string;
   notified?: Set<string>;
+  recordedExecutions?: Set<string>;
+  reconcile?: 'incident-open';
 }
 
 export interface ServiceLock {
@@ -188,7 +190,6 @@ export interface ServiceLock {
   state: 'open' | 'closed';
   executionArn?: string;
   expiresAt: number;
-  reconcile?: 'service-lock';
 }
 
 const incidentKey = (id: string) => ({ pk: `INCIDENT#${id}` });
@@ -204,18 +205,18 @@ export class IncidentStore {
     private readonly table: string,
   ) {}
 
-  /** Locks still open (the sparse reconcile index holds only those). */
-  async openLocks(): Promise<ServiceLock[]> {
+  /** Incidents still open (the sparse reconcile index holds only those). */
+  async openIncidents(): Promise<IncidentRecord[]> {
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.table,
         IndexName: 'reconcile',
         KeyConditionExpression: '#r = :r',
         ExpressionAttributeNames: { '#r': 'reconcile' },
-        ExpressionAttributeValues: { ':r': 'service-lock' },
+        ExpressionAttributeValues: { ':r': 'incident-open' },
       }),
     );
-    return (out.Items ?? []) as ServiceLock[];
+    return (out.Items ?? []) as IncidentRecord[];
   }
 
   async lock(service: string): Promise<ServiceLock | undefined> {
@@ -228,18 +229,26 @@ export class IncidentStore {
     return lock !== undefined && lock.expiresAt > epochSeconds(now);
   }
 
-  /** Takes the service for an incident unless another live incident holds it. */
-  async claim(lock: Omit<ServiceLock, 'pk' | 'state'>, now: Date): Promise<boolean> {
+  /**
+   * Takes the service for an incident unless another live incident holds it. `endedExecution`: the
+   * holder's execution has ended (its end was never recorded), so its lock may be taken over.
+   */
+  async claim(lock: Omit<ServiceLock, 'pk' | 'state'>, now: Date, endedExecution?: string): Promise<boolean> {
     return writeIf(
       this.db.send(
         new PutCommand({
           TableName: this.table,
-          // The sparse `reconcile` key lets the reconciler find open locks whose execution ended unrecorded.
-          Item: { ...lockKey(lock.service), ...lock, state: 'open', reconcile: 'service-lock' },
-          // Free, expired, ours already (a redelivery), or closed by a lower severity than this one.
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR incidentId = :id OR (#state = :closed AND severityRank < :rank)',
+          Item: { ...lockKey(lock.service), ...lock, state: 'open' },
+          // Free, expired, ours already (a redelivery), closed by a lower severity than this one, or held by an ended execution.
+          ConditionExpression: `attribute_not_exists(pk) OR expiresAt <= :now OR incidentId = :id OR (#state = :closed AND severityRank < :rank)${endedExecution ? ' OR executionArn = :ended' : ''}`,
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':now': epochSeconds(now), ':id': lock.incidentId, ':closed': 'closed', ':rank': lock.severityRank },
+          ExpressionAttributeValues: {
+            ':now': epochSeconds(now),
+            ':id': lock.incidentId,
+            ':closed': 'closed',
+            ':rank': lock.severityRank,
+            ...(endedExecution ? { ':ended': endedExecution } : {}),
+          },
         }),
       ),
     );
@@ -285,9 +294,9 @@ export class IncidentStore {
         new UpdateCommand({
           TableName: this.table,
           Key: lockKey(service),
-          UpdateExpression: 'SET #state = :closed, expiresAt = :until REMOVE #reconcile',
+          UpdateExpression: 'SET #state = :closed, expiresAt = :until',
           ConditionExpression: executionArn ? 'incidentId = :id AND (attribute_not_exists(executionArn) OR executionArn = :arn)' : 'incidentId = :id',
-          ExpressionAttributeNames: { '#state': 'state', '#reconcile': 'reconcile' },
+          ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':closed': 'closed', ':until': epochSeconds(until), ':id': incidentId, ...(executionArn ? { ':arn': executionArn } : {}) },
         }),
       ),
@@ -346,7 +355,8 @@ export class IncidentStore {
     };
     const names: Record<string, string> = {};
     if (open) {
-      for (const [field, value] of Object.entries({ status: 'open', ...open })) {
+      // The sparse `reconcile` key lets the reconciler find open incidents whose execution ended unrecorded.
+      for (const [field, value] of Object.entries({ status: 'open', reconcile: 'incident-open', ...open })) {
         if (value === undefined) continue;
         names[`#${field}`] = field;
         values[`:${field}`] = value;
@@ -430,7 +440,7 @@ export class IncidentStore {
     const { executionName, execution, ...rest } = fields;
     const existing = await this.get(incidentId);
     const hasMap = existing?.executions !== undefined;
-    const names: Record<string, string> = { '#executions': 'executions', ...(hasMap ? { '#name': executionName } : {}) };
+    const names: Record<string, string> = { '#executions': 'executions', ...(hasMap ? { '#name': executionName } : {}), ...(rest.status === 'closed' ? { '#reconcile': 'reconcile' } : {}) };
     const values: Record<string, unknown> = { ':empty': [], ':steps': steps, ':arns': new Set([executionArn]), ':arn': executionArn };
     const sets = ['timeline = list_append(if_not_exists(timeline, :empty), :steps)'];
     for (const [field, value] of Object.entries({ id: incidentId, ...rest })) {
@@ -455,7 +465,7 @@ export class IncidentStore {
         new UpdateCommand({
           TableName: this.table,
           Key: incidentKey(incidentId),
-          UpdateExpression: `SET ${sets.join(', ')} ADD recordedExecutions :arns`,
+          UpdateExpression: `SET ${sets.join(', ')} ADD recordedExecutions :arns${rest.status === 'closed' ? ' REMOVE #reconcile' : ''}`,
           ConditionExpression: `NOT contains(recordedExecutions, :arn) AND ${hasMap ? 'attribute_exists' : 'attribute_not_exists'}(#executions)`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

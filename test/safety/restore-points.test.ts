@@ -137,3 +137,26 @@ describe('a restart stopped mid-way is put back', () => {
     });
   });
 });
+
+describe('an incident whose end was never recorded does not lock its service out', () => {
+  test('the next alarm finds the execution ended and opens a new incident at once; the reconciler records the old one', async () => {
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'crash-loop' }, { events: 'states', kind: 'lose', rate: 1 }] }, async (sandbox) => {
+      sandbox.playOut();
+      const eventBridge = eventBridgeOf(sandbox);
+      const first = await eventBridge.fireAlarm({ alarmName: `${SERVICE}-unhealthy-hosts` });
+      expect(first.outcome).toBe('started');
+      await eventBridge.drain();
+      // The execution recovered the service, but nobody heard it end: the incident is still open.
+      expect(await eventBridge.incident(first.outcome === 'started' ? first.incidentId : '')).toMatchObject({ status: 'open' });
+      // Past the two minutes its own end event gets to be recorded.
+      sandbox.clock.advance(150);
+      const next = await eventBridge.fireAlarm({ alarmName: `${SERVICE}-5xx-rate` });
+      expect(next.outcome).toBe('started');
+      expect(next.outcome === 'started' && first.outcome === 'started' && next.incidentId !== first.incidentId).toBe(true);
+      await eventBridge.drain();
+      sandbox.clock.advance(300);
+      await eventBridge.schedulesIdle();
+      expect(await eventBridge.incident(first.outcome === 'started' ? first.incidentId : '')).toMatchObject({ status: 'closed', outcome: 'recovered' });
+    });
+  });
+});
