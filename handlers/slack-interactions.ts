@@ -1,21 +1,26 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
+  APPROVAL_ID_PATTERN,
+  ApprovalAlreadyDecidedError,
   ApprovalDecisionError,
   ApproverNotAuthorisedError,
   approvalsConfigFromEnv,
-  decideApproval,
+  claimDecision,
+  deliverDecision,
   mayApprove,
   rememberRequest,
   TIER_LABEL,
+  tooLateMessage,
   type ApprovalsConfig,
   type ApprovalView,
 } from '#commons/approvals';
 import { documentClient, getSecretString, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
+import { writeIf } from '#commons/dynamo';
 import { createLogger, type Logger } from '#commons/logger';
-import { cachedGroupMembers, fetchSlackApi, loadSlackSecrets, onceAsync, type SlackApi, type SlackSecrets } from '#commons/slack';
-import { decidedMessage } from '#commons/slack-messages';
+import { cachedGroupMembers, escapeSlackText, fetchSlackApi, loadSlackSecrets, onceAsync, type CallOptions, type SlackApi, type SlackSecrets } from '#commons/slack';
+import { decidedMessage, lateDecisionMessage } from '#commons/slack-messages';
 import {
   MAX_BODY_BYTES,
   MAX_SKEW_SECONDS,
@@ -34,8 +39,11 @@ import {
  * The Slack callback: a person clicked Approve or Reject. Behind an API Gateway HTTP API route.
  * Checks, cheapest first: method, content type, size, freshness, signature (constant time),
  * replay, payload shape; then the approval: exists, the clicker may approve its tier, still open;
- * then decides exactly once (docs/approvals.md). Every refusal is a 4xx with a message saying
- * what was wrong, and nothing is decided or sent.
+ * then records the decision exactly once and acknowledges — inside Slack's 3 seconds, whatever
+ * Step Functions or Slack are doing. Telling the workflow (SendTask*) and replacing the message
+ * (chat.update) come after, from the approvals table's stream: the recorded decision is the
+ * hand-off, so it cannot be lost between the two (docs/approvals.md). Every refusal is a 4xx with
+ * a message saying what was wrong, and nothing is decided or sent.
  */
 
 export interface HttpRequest {
@@ -59,15 +67,32 @@ export interface SlackInteractionsDeps {
   secrets: () => Promise<SlackSecrets>;
   slack: () => Promise<SlackApi>;
   /** User-group membership (cached); defaults to asking Slack each time. */
-  groupMembers?: (group: string) => Promise<string[]>;
+  groupMembers?: (group: string, options?: CallOptions) => Promise<string[]>;
   log: Logger;
+  /**
+   * Called once a decision is recorded (or pushed again), after which it must reach the workflow.
+   * On AWS nothing is needed: the approvals table's stream carries every recorded decision to
+   * `deliverRecordedDecisions` (this same function). The sandbox has no streams and passes its
+   * stand-in (sandbox/slack.ts).
+   */
+  handOff?: (approvalId: string) => void;
 }
 
+/** Slack waits 3 s for the acknowledgement; Slack calls made before it share what is left of this. */
+export const ACK_BUDGET_MS = 2000;
+/** A Slack call made before the acknowledgement never takes longer than this. */
+const ACK_SLACK_CALL_MS = 1000;
+/** A decision recorded this long ago and still not delivered is pushed again by the next click on it. */
+export const STUCK_DELIVERY_MS = 30_000;
+
 export async function handleSlackInteraction(request: HttpRequest, deps: SlackInteractionsDeps): Promise<HttpResponse> {
+  const startedMs = Date.now();
+  // Real time, not the (possibly simulated) clock: this is about Slack's patience.
+  const slackCall = (): CallOptions => ({ timeoutMs: Math.max(0, Math.min(ACK_SLACK_CALL_MS, startedMs + ACK_BUDGET_MS - Date.now())) });
   let payload: BlockActions | undefined;
   try {
     payload = await authenticate(request, deps);
-    return await decide(payload, request, deps);
+    return await recordDecision(payload, request, deps, slackCall);
   } catch (err) {
     if (err instanceof SlackRequestError || err instanceof ApprovalDecisionError) {
       deps.log.warn('Slack interaction refused', {
@@ -76,7 +101,8 @@ export async function handleSlackInteraction(request: HttpRequest, deps: SlackIn
         ...(payload ? { user: payload.user.id, approvalId: payload.actions[0]?.value } : {}),
       });
       // Only a request proven to come from Slack earns an answer in Slack itself.
-      if (payload && err instanceof ApprovalDecisionError) await tellClicker(payload, err.message, deps);
+      if (payload && err instanceof ApprovalDecisionError) await tellClicker(payload.response_url, err.message, deps, slackCall());
+      if (err instanceof ApprovalAlreadyDecidedError && err.approval) await pushIfStuck(err.approval, deps);
       return answer(err.status, err.code, err.message);
     }
     deps.log.error('Slack interaction failed', { error: (err as Error).name, message: (err as Error).message });
@@ -104,34 +130,123 @@ async function authenticate(request: HttpRequest, deps: SlackInteractionsDeps): 
   return payload;
 }
 
-async function decide(payload: BlockActions, request: HttpRequest, deps: SlackInteractionsDeps): Promise<HttpResponse> {
+/** Authorise and record the decision (one conditional write), hand it off, acknowledge. Nothing here waits on Step Functions. */
+async function recordDecision(payload: BlockActions, request: HttpRequest, deps: SlackInteractionsDeps, slackCall: () => CallOptions): Promise<HttpResponse> {
   const action = payload.actions[0]!;
   const user = payload.user;
-  const groupMembers = deps.groupMembers ?? (async (group: string) => (await deps.slack()).groupMembers(group));
-  const result = await decideApproval(
+  const groupMembers = deps.groupMembers ?? (async (group: string, options?: CallOptions) => (await deps.slack()).groupMembers(group, options));
+  const responseUrl = allowedResponseUrl(payload.response_url, deps.config);
+  const result = await claimDecision(
     {
       approvalId: action.value,
       decision: action.action_id === 'approve' ? 'approved' : 'rejected',
       by: { id: user.id, name: user.username ?? user.name ?? user.id, via: 'slack' },
       ...(action.action_id === 'reject' ? { reason: 'rejected in Slack' } : {}),
       clickId: `${user.id}:${action.action_ts}`,
+      ...(responseUrl ? { responseUrl } : {}),
     },
     { dynamo: deps.dynamo, sfn: deps.sfn, clock: deps.clock, table: deps.config.table },
     async (approval) => {
-      if (!(await mayApprove(deps.config.approvers, approval.tier, user.id, groupMembers))) {
+      if (!(await mayApprove(deps.config.approvers, approval.tier, user.id, (group) => groupMembers(group, slackCall())))) {
         throw new ApproverNotAuthorisedError(
-          `<@${user.id}> may not decide ${approval.severity} ${approval.action} approvals at the ${TIER_LABEL[approval.tier]} tier; nothing changed`,
+          `Slack user ${user.id} may not decide ${approval.severity} ${approval.action} approvals at the ${TIER_LABEL[approval.tier]} tier; nothing changed`,
         );
       }
     },
   );
   if (result.kind === 'duplicate') {
     deps.log.info('Slack redelivered a click already recorded', { approvalId: action.value, retry: request.headers['x-slack-retry-num'] ?? '0' });
+    await pushIfStuck(result.approval, deps);
     return answer(200, 'already_recorded', `already recorded: ${result.approval.status} by ${result.approval.decidedBy?.name ?? '?'}`);
   }
   deps.log.info('approval decided', { approvalId: action.value, decision: result.approval.status, by: user.id, tier: result.approval.tier });
-  await showDecision(result.approval, deps);
-  return answer(200, result.approval.status, `${result.approval.status}: recorded and sent to the workflow`);
+  deps.handOff?.(result.approval.id);
+  return answer(200, result.approval.status, `${result.approval.status}: recorded; the workflow is being told and this message will show it`);
+}
+
+/**
+ * A recorded decision still undelivered well after it was recorded (the stream's retries ran out,
+ * say) is pushed again by the next click on the approval — Slack's own retry of the click, or
+ * anyone clicking after it: touching the row puts it on the table's stream once more.
+ */
+async function pushIfStuck(approval: ApprovalView, deps: SlackInteractionsDeps): Promise<void> {
+  if (approval.deliveredAt || !approval.decidedAt || !approval.decisionId) return;
+  const now = deps.clock.now();
+  if (now.getTime() - Date.parse(approval.decidedAt) < STUCK_DELIVERY_MS) return;
+  try {
+    const touched = await writeIf(
+      deps.dynamo.send(
+        new UpdateCommand({
+          TableName: deps.config.table,
+          Key: { id: approval.id },
+          UpdateExpression: 'SET deliveryPushedAt = :now',
+          ConditionExpression: 'decisionId = :decisionId AND attribute_not_exists(deliveredAt)',
+          ExpressionAttributeValues: { ':now': now.toISOString(), ':decisionId': approval.decisionId },
+        }),
+      ),
+    );
+    if (!touched) return;
+    deps.log.warn('a recorded decision was still undelivered: pushed again', { approvalId: approval.id, decidedAt: approval.decidedAt });
+    deps.handOff?.(approval.id);
+  } catch (err) {
+    deps.log.warn('could not push an undelivered decision again', { approvalId: approval.id, error: (err as Error).name });
+  }
+}
+
+// ------------------------------------------------------------------ delivery (DynamoDB stream of the approvals table)
+
+/** The parts of a DynamoDB Streams record the delivery reads: the approval id. */
+export interface ApprovalStreamRecord {
+  eventSource?: string;
+  eventName?: string;
+  dynamodb?: { Keys?: { id?: { S?: string } }; SequenceNumber?: string };
+}
+
+export interface ApprovalStreamEvent {
+  Records: ApprovalStreamRecord[];
+}
+
+/** Lambda's partial batch response: the records to hand back for another attempt. */
+export interface BatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+export function isApprovalStreamEvent(event: unknown): event is ApprovalStreamEvent {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  return Array.isArray(records) && records.every((r) => (r as ApprovalStreamRecord | null)?.eventSource === 'aws:dynamodb');
+}
+
+/**
+ * Delivers recorded decisions: invoked by the approvals table's stream (filtered to decided,
+ * undelivered rows) — on AWS with retries, a partial batch response and a dead-letter queue.
+ * Delivering twice is safe; a decision that cannot be delivered yet is handed back for a retry.
+ */
+export async function deliverRecordedDecisions(event: ApprovalStreamEvent, deps: SlackInteractionsDeps): Promise<BatchResponse> {
+  const failures: BatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records) {
+    const id = record.dynamodb?.Keys?.id?.S;
+    if (!id || !APPROVAL_ID_PATTERN.test(id)) continue; // replay-guard rows and anything else on the table
+    try {
+      await deliverAndShow(id, deps);
+    } catch (err) {
+      deps.log.warn('decision not delivered yet: retried', { approvalId: id, error: (err as Error).name, message: (err as Error).message });
+      failures.push({ itemIdentifier: record.dynamodb?.SequenceNumber ?? id });
+    }
+  }
+  return { batchItemFailures: failures };
+}
+
+/** Tell the workflow, then show people what it now knows: the message replaced, the clicker told if it came too late. */
+async function deliverAndShow(approvalId: string, deps: SlackInteractionsDeps): Promise<void> {
+  const result = await deliverDecision(approvalId, { dynamo: deps.dynamo, sfn: deps.sfn, clock: deps.clock, table: deps.config.table });
+  if (result.kind === 'delivered') {
+    if (!result.already) deps.log.info('decision delivered to the workflow', { approvalId, decision: result.approval.status });
+    await showDecision(result.approval, deps);
+  } else if (result.kind === 'too-late') {
+    deps.log.warn('decision came too late: the workflow had stopped waiting', { approvalId, cause: result.cause });
+    await showLate(result.approval, deps);
+    await tellClicker(result.approval.responseUrl, tooLateMessage(result.approval, result.cause), deps);
+  }
 }
 
 /** Replaces the request in Slack with who decided and when. Cosmetic: a failure is logged, never fatal. */
@@ -145,11 +260,26 @@ async function showDecision(approval: ApprovalView, deps: SlackInteractionsDeps)
   }
 }
 
-async function tellClicker(payload: BlockActions, text: string, deps: SlackInteractionsDeps): Promise<void> {
-  const url = payload.response_url;
-  if (!url || !deps.config.responseUrlPrefixes.some((prefix) => url.startsWith(prefix))) return;
+/** Replaces the request: its decision came too late, nothing was decided, no buttons left. */
+async function showLate(approval: ApprovalView, deps: SlackInteractionsDeps): Promise<void> {
+  if (!approval.channel || !approval.messageTs) return;
   try {
-    await (await deps.slack()).respond(url, { response_type: 'ephemeral', replace_original: false, text });
+    await (await deps.slack()).update({ ...lateDecisionMessage(approval.channel, approval), ts: approval.messageTs });
+  } catch (err) {
+    deps.log.warn('could not update the Slack message', { approvalId: approval.id, error: (err as Error).message });
+  }
+}
+
+function allowedResponseUrl(url: string | undefined, config: ApprovalsConfig): string | undefined {
+  return url && config.responseUrlPrefixes.some((prefix) => url.startsWith(prefix)) ? url : undefined;
+}
+
+/** Ephemeral: only the clicker sees it. The text is ours but quotes names people chose, so it is escaped. */
+async function tellClicker(responseUrl: string | undefined, text: string, deps: SlackInteractionsDeps, options?: CallOptions): Promise<void> {
+  const url = allowedResponseUrl(responseUrl, deps.config);
+  if (!url || options?.timeoutMs === 0) return;
+  try {
+    await (await deps.slack()).respond(url, { response_type: 'ephemeral', replace_original: false, text: escapeSlackText(text) }, options);
   } catch (err) {
     deps.log.warn('could not answer the clicker in Slack', { error: (err as Error).message });
   }
@@ -185,11 +315,16 @@ const defaults = once((): SlackInteractionsDeps => {
   const config = approvalsConfigFromEnv();
   const secrets = onceAsync(() => loadSlackSecrets(process.env, (idOrArn) => getSecretString(idOrArn)));
   const slack = onceAsync(async () => fetchSlackApi({ token: (await secrets()).botToken, apiUrl: config.slackApiUrl }));
-  const groupMembers = cachedGroupMembers({ groupMembers: async (group) => (await slack()).groupMembers(group) }, () => Date.now());
+  const groupMembers = cachedGroupMembers({ groupMembers: async (group, options) => (await slack()).groupMembers(group, options) }, () => Date.now());
   return { dynamo: documentClient(), sfn: sfnClient(), clock: systemClock, config, secrets, slack, groupMembers, log: log() };
 });
 
 // Fetch the secrets while the container initialises, not on the first click's clock.
 if (process.env.AWS_LAMBDA_FUNCTION_NAME) void defaults().secrets().catch(() => undefined);
 
-export const handler = (event: HttpApiEvent): Promise<HttpResponse> => handleSlackInteraction(requestFromHttpApi(event), defaults());
+/** One function, two doors: API Gateway (a click, acknowledged within Slack's 3 s) and the approvals table's stream (delivery). */
+export function handler(event: ApprovalStreamEvent): Promise<BatchResponse>;
+export function handler(event: HttpApiEvent): Promise<HttpResponse>;
+export function handler(event: HttpApiEvent | ApprovalStreamEvent): Promise<HttpResponse | BatchResponse> {
+  return isApprovalStreamEvent(event) ? deliverRecordedDecisions(event, defaults()) : handleSlackInteraction(requestFromHttpApi(event as HttpApiEvent), defaults());
+}

@@ -2,8 +2,11 @@ import { Annotations, CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import * as z from 'zod';
@@ -16,6 +19,11 @@ import { handlerFunction } from './handler-function.ts';
 /**
  * Human approval through Slack: the approvals table (task tokens stay here), the request-approval
  * and slack-interactions functions, the HTTP API Slack calls, and the Slack secret.
+ *
+ * slack-interactions has two doors: the HTTP API (a click: verify, record the decision, answer
+ * within Slack's 3 s) and the approvals table's stream (every recorded, undelivered decision:
+ * SendTask* and chat.update, retried, then kept in a dead-letter queue). The recorded decision is
+ * itself the hand-off, so nothing can be lost between answering Slack and telling the workflow.
  *
  * Configure in cdk.json → context.incidentFlowsApprovals:
  *   { "channel": "C0123INCIDENTS",
@@ -45,6 +53,8 @@ export class Approvals extends Construct {
   readonly requestApproval: NodejsFunction;
   readonly slackInteractions: NodejsFunction;
   readonly api: apigw.HttpApi;
+  /** Decisions the stream could not deliver after its retries (a person must look; `incident-flows approve|reject` delivers them). */
+  readonly undeliveredDecisions: sqs.Queue;
   readonly policy: ApprovalPolicy;
   /** The URL to paste into the Slack app's Interactivity settings. */
   readonly callbackUrl: string;
@@ -68,6 +78,8 @@ export class Approvals extends Construct {
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: 'ttl',
+      // Recorded decisions reach the workflow through this stream (see deliverRecordedDecisions).
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
@@ -92,6 +104,38 @@ export class Approvals extends Construct {
     this.requestApproval = this.handlerFunction('request-approval', environment, 256);
     // More memory is more CPU: the callback's cold start must stay well inside Slack's 3 s.
     this.slackInteractions = this.handlerFunction('slack-interactions', environment, 512);
+
+    // Delivery: each decided row not yet delivered (a click recorded it, or a later click pushed it
+    // again) invokes the function. Delivering twice is harmless (Step Functions closes a task once;
+    // the history settles any doubt), so retries are safe; what still fails is kept, not dropped.
+    this.undeliveredDecisions = new sqs.Queue(this, 'UndeliveredDecisions', {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    this.slackInteractions.addEventSource(
+      new DynamoEventSource(this.table, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 1,
+        // Approvals are independent: one that cannot be delivered must not hold up the others on its shard.
+        parallelizationFactor: 10,
+        retryAttempts: 10,
+        maxRecordAge: Duration.hours(1),
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.undeliveredDecisions),
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.or('INSERT', 'MODIFY'),
+            dynamodb: {
+              NewImage: {
+                status: { S: lambda.FilterRule.or('approved', 'rejected') },
+                deliveredAt: { S: lambda.FilterRule.notExists() },
+              },
+            },
+          }),
+        ],
+      }),
+    );
 
     this.table.grantReadWriteData(this.requestApproval);
     this.table.grantReadWriteData(this.slackInteractions);
@@ -119,12 +163,18 @@ export class Approvals extends Construct {
     new CfnOutput(this, 'SlackInteractivityUrl', { value: this.callbackUrl, description: 'Slack app › Interactivity & Shortcuts › Request URL' });
   }
 
-  /** Lets the Slack callback complete this state machine's approval tasks (the CLI uses its caller's own IAM rights). */
+  /**
+   * Lets the Slack callback complete this state machine's approval tasks, and read its executions'
+   * history — which settles whether a decision whose answer was lost took effect (the CLI uses its
+   * caller's own IAM rights: it needs the same two).
+   */
   allowDecisionsFor(stateMachine: sfn.StateMachine): void {
     stateMachine.grantTaskResponse(this.slackInteractions);
+    stateMachine.grantExecution(this.slackInteractions, 'states:GetExecutionHistory');
   }
 
   private handlerFunction(name: 'request-approval' | 'slack-interactions', environment: Record<string, string>, memorySize: number): NodejsFunction {
-    return handlerFunction(this, name, { environment, memorySize, timeout: Duration.seconds(name === 'slack-interactions' ? 10 : 30) });
+    // slack-interactions: a click is answered in well under 3 s; a delivery may wait on Step Functions' retries.
+    return handlerFunction(this, name, { environment, memorySize, timeout: Duration.seconds(name === 'slack-interactions' ? 15 : 30) });
   }
 }

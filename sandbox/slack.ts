@@ -3,11 +3,18 @@ import type { IncomingMessage } from 'node:http';
 import { sfnClient, type ClientOptions, type Clients } from '#commons/clients';
 import { getApproval, type Approvers, type ApprovalsConfig } from '#commons/approvals';
 import { silentLogger, type Logger } from '#commons/logger';
-import { cachedGroupMembers, fetchSlackApi, loadSlackSecrets, onceAsync, type Block, type SlackSecrets } from '#commons/slack';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cachedGroupMembers, FORM_ONLY_METHODS, fetchSlackApi, loadSlackSecrets, onceAsync, type Block, type SlackSecrets } from '#commons/slack';
 import { slackSignature } from '#commons/slack-request';
 import { webApiSlack } from '#commons/slack-web-api';
 import type { ApprovalHandlerDeps } from '../handlers/registry.ts';
-import { handleSlackInteraction, type SlackInteractionsDeps } from '../handlers/slack-interactions.ts';
+import {
+  deliverRecordedDecisions,
+  handleSlackInteraction,
+  type ApprovalStreamEvent,
+  type BatchResponse,
+  type SlackInteractionsDeps,
+} from '../handlers/slack-interactions.ts';
 import type { SimClock } from './clock.ts';
 import type { RawResponse, SandboxHttpServer } from './http.ts';
 
@@ -17,6 +24,11 @@ import type { RawResponse, SandboxHttpServer } from './http.ts';
  * POST /slack/interactions exactly as API Gateway would hand it to the slack-interactions handler.
  * The signing secret and bot token come from SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN, or are made
  * up per sandbox; a drill or test signs its clicks with the same secret, as Slack would.
+ *
+ * As unkind as Slack: read methods (usergroups.users.list) ignore a JSON body and answer as if the
+ * arguments were missing (`invalid_arguments`); any method can be slowed (`slowDown`). And as AWS
+ * would: a recorded decision is delivered after the acknowledgement, by a stand-in for the
+ * approvals table's DynamoDB stream and Lambda's retries (`DecisionStreamStandIn`).
  */
 
 export interface SlackUser {
@@ -62,7 +74,10 @@ export class SlackFake {
   readonly calls: string[] = [];
   /** What the callback logs (silent by default; tests swap in a capturing logger). */
   log: Logger = silentLogger;
+  /** Recorded decisions being delivered after their acknowledgement (set when mounted). */
+  stream: DecisionStreamStandIn | undefined;
   private readonly listeners = new Set<MessageListener>();
+  private readonly delays = new Map<string, number>();
   private counter = 0;
 
   constructor(
@@ -94,13 +109,27 @@ export class SlackFake {
     return message.updates.at(-1)?.text ?? message.text;
   }
 
+  /** Slack answering slowly: `method` ("chat.update", "usergroups.users.list", "response_url") takes `ms` real milliseconds. */
+  slowDown(method: string, ms: number): void {
+    this.delays.set(method, ms);
+  }
+
+  /** Resolves once every recorded decision handed off so far has been delivered (or given up on). */
+  async deliveries(): Promise<void> {
+    await this.stream?.settled();
+  }
+
   mount(server: SandboxHttpServer): void {
-    const api = (method: string, run: (args: Record<string, unknown>) => Record<string, unknown>) =>
-      server.route(`POST /slack/api/${method}`, (req, body) => {
+    const api = (method: string, run: (args: Record<string, unknown>) => Record<string, unknown>) => {
+      const handle = async (req: IncomingMessage, body: Buffer) => {
         this.calls.push(method);
+        await this.delay(method);
         if (req.headers.authorization !== `Bearer ${this.secrets.botToken.reveal()}`) return slackAnswer({ ok: false, error: 'invalid_auth' });
-        return slackAnswer(run(parseArgs(req, body)));
-      });
+        return slackAnswer(run(parseArgs(req, body, !FORM_ONLY_METHODS.has(method))));
+      };
+      server.route(`POST /slack/api/${method}`, handle);
+      if (FORM_ONLY_METHODS.has(method)) server.route(`GET /slack/api/${method}`, handle);
+    };
     api('chat.postMessage', (args) => {
       const message: RecordedMessage = {
         channel: String(args.channel ?? ''),
@@ -122,14 +151,22 @@ export class SlackFake {
       return { ok: true, channel: message.channel, ts: message.ts };
     });
     api('usergroups.users.list', (args) => {
-      const members = SLACK_GROUPS[String(args.usergroup ?? '')];
+      // Slack: an absent required argument is invalid_arguments; one that names nothing is no_such_subteam.
+      if (args.usergroup === undefined) return { ok: false, error: 'invalid_arguments', response_metadata: { messages: ['[ERROR] missing required field: usergroup'] } };
+      const members = SLACK_GROUPS[String(args.usergroup)];
       return members ? { ok: true, users: members } : { ok: false, error: 'no_such_subteam' };
     });
-    server.route('POST /slack/respond', (req, body) => {
-      const args = parseArgs(req, body);
+    server.route('POST /slack/respond', async (req, body) => {
+      await this.delay('response_url');
+      const args = parseArgs(req, body, true);
       this.ephemeral.push({ at: this.clock.now().toISOString(), text: String(args.text ?? '') });
       return { status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
     });
+  }
+
+  private async delay(method: string): Promise<void> {
+    const ms = this.delays.get(method);
+    if (ms) await sleep(ms);
   }
 }
 
@@ -137,17 +174,22 @@ function slackAnswer(payload: Record<string, unknown>): RawResponse {
   return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) };
 }
 
-/** @slack/web-api posts form fields (objects as JSON strings); others post JSON. */
-function parseArgs(req: IncomingMessage, body: Buffer): Record<string, unknown> {
+/**
+ * A method's arguments as Slack reads them: the query string, then a form body (objects as JSON
+ * strings, as @slack/web-api sends them), or a JSON body — which Slack's read methods ignore.
+ */
+function parseArgs(req: IncomingMessage, body: Buffer, jsonAccepted: boolean): Record<string, unknown> {
+  const query = Object.fromEntries(new URLSearchParams((req.url ?? '').split('?')[1] ?? ''));
   const text = body.toString('utf8');
   if ((req.headers['content-type'] ?? '').includes('application/json')) {
+    if (!jsonAccepted) return query;
     try {
-      return JSON.parse(text) as Record<string, unknown>;
+      return { ...query, ...(JSON.parse(text) as Record<string, unknown>) };
     } catch {
-      return {};
+      return query;
     }
   }
-  return Object.fromEntries(new URLSearchParams(text));
+  return { ...query, ...Object.fromEntries(new URLSearchParams(text)) };
 }
 
 function asBlocks(value: unknown): Block[] {
@@ -160,6 +202,61 @@ function asBlocks(value: unknown): Block[] {
     }
   }
   return [];
+}
+
+// ------------------------------------------------------------------ the approvals table's stream, stood in for
+
+/**
+ * On AWS every recorded decision reaches `deliverRecordedDecisions` through the approvals table's
+ * DynamoDB stream (Lambda event source mapping: retries, then a dead-letter queue). dynalite has
+ * no streams, so the sandbox's callback hands each recorded decision here: delivered right after
+ * the acknowledgement is sent, records of one approval in order (as one shard key is), a failed
+ * batch retried a few times with backoff. While a delivery is due it holds a clock actor, so
+ * virtual time cannot run the waiting task into its timeout meanwhile.
+ */
+export class DecisionStreamStandIn {
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private sequence = 0;
+  /** Every batch the stand-in handed to the delivery, with what came back: what Lambda would have been invoked with. */
+  readonly batches: { approvalId: string; failed: boolean }[] = [];
+
+  constructor(
+    private readonly clock: SimClock,
+    private readonly deliver: (event: ApprovalStreamEvent) => Promise<BatchResponse>,
+    private readonly attempts = 5,
+  ) {}
+
+  emit(approvalId: string): void {
+    this.clock.enter(); // synchronously, while the click still holds time
+    const previous = this.chains.get(approvalId) ?? Promise.resolve();
+    const run = previous
+      .then(async () => {
+        await new Promise((resolve) => setImmediate(resolve)); // after the acknowledgement went out
+        for (let attempt = 1; attempt <= this.attempts; attempt++) {
+          const sequenceNumber = String(++this.sequence).padStart(21, '0');
+          const event: ApprovalStreamEvent = {
+            Records: [{ eventSource: 'aws:dynamodb', eventName: 'MODIFY', dynamodb: { Keys: { id: { S: approvalId } }, SequenceNumber: sequenceNumber } }],
+          };
+          const out = await this.deliver(event).catch((): BatchResponse => ({ batchItemFailures: [{ itemIdentifier: sequenceNumber }] }));
+          const failed = out.batchItemFailures.length > 0;
+          this.batches.push({ approvalId, failed });
+          if (!failed) return;
+          await sleep(25 * 2 ** attempt);
+        }
+      })
+      .finally(() => this.clock.leave());
+    this.chains.set(approvalId, run);
+    this.inFlight.add(run);
+    void run.finally(() => {
+      this.inFlight.delete(run);
+      if (this.chains.get(approvalId) === run) this.chains.delete(approvalId);
+    });
+  }
+
+  async settled(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+  }
 }
 
 // ------------------------------------------------------------------ mounting
@@ -212,6 +309,9 @@ export async function mountSlack(o: MountSlackOptions): Promise<ApprovalHandlerD
       return fake.log;
     },
   };
+  // No DynamoDB streams in the sandbox: what the stream and Lambda's retries do on AWS is done here.
+  fake.stream = new DecisionStreamStandIn(o.clock, (event) => deliverRecordedDecisions(event, deps));
+  deps.handOff = (approvalId) => fake.stream?.emit(approvalId);
   o.server.route('POST /slack/interactions', async (req, body) => {
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import type { Clock } from './clock.ts';
@@ -10,7 +10,9 @@ import { writeIf } from './dynamo.ts';
  * Approvals: a person decides a risky step exactly once. The task token of the waiting Step
  * Functions task is stored here, server-side, under an approval id; Slack buttons and the CLI only
  * ever carry the id. Deciding is one conditional write (pending → approved/rejected, before the
- * expiry), then SendTaskSuccess/SendTaskFailure with the stored token.
+ * expiry) — the decision is then recorded for good — and delivering it is SendTaskSuccess/
+ * SendTaskFailure with the stored token, checked against the execution's history whenever the
+ * answer leaves any doubt.
  */
 
 // ------------------------------------------------------------------ tiers
@@ -55,7 +57,11 @@ export class ApprovalExpiredError extends ApprovalDecisionError {
 }
 
 export class ApprovalAlreadyDecidedError extends ApprovalDecisionError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The approval as found decided (no token): lets a caller push a decision that is stuck. */
+    readonly approval?: ApprovalView,
+  ) {
     super(message, 409, 'approval_already_decided');
   }
 }
@@ -108,6 +114,10 @@ export interface ApprovalRecord {
   /** Identity of the click (user + action_ts) that decided: a redelivery of it is idempotent. */
   clickId?: string;
   decisionId?: string;
+  /** When Step Functions had the decision (accepted, or found in the execution's history). */
+  deliveredAt?: string;
+  /** The clicker's response_url (Slack keeps it valid 30 min), for what the delivery has to tell them. */
+  responseUrl?: string;
   /** DynamoDB TTL, epoch seconds. */
   ttl: number;
 }
@@ -256,11 +266,28 @@ export interface DecisionRequest {
   reason?: string;
   /** Identity of the Slack click; a redelivery of the same click is answered idempotently. */
   clickId?: string;
+  /** Where the clicker can still be told something after the acknowledgement (already checked against the allowed prefixes). */
+  responseUrl?: string;
 }
+
+/** Recording a decision (step 1 of 2): the conditional write, nothing sent yet. */
+export type ClaimResult =
+  | { kind: 'claimed'; approval: ApprovalView }
+  /** The same click (or the same CLI decider's same decision) again: nothing new recorded. */
+  | { kind: 'duplicate'; approval: ApprovalView };
+
+/** Telling the workflow (step 2 of 2): what Step Functions did with the recorded decision. */
+export type DeliveryResult =
+  /** Step Functions has the decision: accepted now, or (after an ambiguous failure) its history shows it. */
+  | { kind: 'delivered'; approval: ApprovalView; already: boolean }
+  /** The task was gone before the decision reached it (timed out, execution ended): recorded expired. */
+  | { kind: 'too-late'; approval: ApprovalView; cause: string }
+  /** Nothing to deliver: the approval is pending or expired. */
+  | { kind: 'not-decided'; approval: ApprovalView };
 
 export type DecisionResult =
   | { kind: 'decided'; approval: ApprovalView }
-  /** The same click delivered again: nothing sent, the recorded decision returned. */
+  /** The same click delivered again: nothing new decided, the recorded decision returned. */
   | { kind: 'duplicate'; approval: ApprovalView };
 
 /** What the waiting task receives on approval (under the workflow's result path). */
@@ -273,20 +300,53 @@ export interface ApprovalOutput {
   reason?: string;
 }
 
-/** Where the task token is gone: the task timed out or the execution ended. */
+/** Step Functions' answers when the token no longer closes a task: it timed out, closed, or the execution ended. */
 const TOKEN_GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
 /**
- * The one path every decision takes, from Slack or the CLI: load → authorise → check state and
- * expiry → conditional write (exactly once) → SendTaskSuccess/Failure. If the task is gone the
- * approval is marked expired; if sending fails otherwise the decision is rolled back so a retry
- * can decide again.
+ * A decision is recorded but Step Functions could not be told yet, and it is not known to have
+ * applied. The decision stays recorded — it is never rolled back — and delivering it again is
+ * safe: Step Functions closes a task once, and a second attempt that finds the token gone checks
+ * the execution's history before calling anything expired.
+ */
+export class DecisionNotDeliveredError extends ApprovalDecisionError {
+  constructor(record: Pick<ApprovalRecord, 'id' | 'status'>, detail: string) {
+    super(
+      `approval ${record.id} is recorded as ${record.status}, but the workflow could not be told yet (${detail}); delivery is retried — or run the same decision again`,
+      503,
+      'decision_not_delivered',
+    );
+  }
+}
+
+/**
+ * The one decide path for callers that wait for the whole decision (the CLI): record it exactly
+ * once, then tell the workflow. The Slack callback runs the same two steps apart — it records and
+ * acknowledges within Slack's 3 seconds, and the delivery follows (docs/approvals.md).
  */
 export async function decideApproval(
   request: DecisionRequest,
   deps: DecideDeps,
   authorise: (approval: ApprovalView) => Promise<void> | void = () => undefined,
 ): Promise<DecisionResult> {
+  const claim = await claimDecision(request, deps, authorise);
+  if (claim.kind === 'duplicate' && claim.approval.deliveredAt) return claim;
+  const delivery = await deliverDecision(claim.approval.id, deps);
+  if (delivery.kind === 'too-late') throw new ApprovalExpiredError(tooLateMessage(delivery.approval, delivery.cause));
+  if (delivery.kind === 'not-decided') throw new ApprovalAlreadyDecidedError(`approval ${claim.approval.id} changed while deciding (now ${delivery.approval.status}); look again`);
+  return { kind: claim.kind === 'claimed' ? 'decided' : 'duplicate', approval: delivery.approval };
+}
+
+/**
+ * Records a decision exactly once: load → authorise → check state and expiry → one conditional
+ * write (`status = pending AND expiresAtMs > now`). Concurrent clicks race on that write and only
+ * the winner is recorded; nothing is sent to Step Functions here.
+ */
+export async function claimDecision(
+  request: DecisionRequest,
+  deps: DecideDeps,
+  authorise: (approval: ApprovalView) => Promise<void> | void = () => undefined,
+): Promise<ClaimResult> {
   const record = await getApproval(deps, request.approvalId);
   if (!record || !APPROVAL_ID_PATTERN.test(record.id)) throw new ApprovalNotFoundError(request.approvalId);
   await authorise(viewOf(record));
@@ -294,15 +354,14 @@ export async function decideApproval(
   if (settled) return settled;
 
   const now = deps.clock.now();
-  const decisionId = randomUUID();
-  const decidedAt = now.toISOString();
   const fields: Record<string, unknown> = {
     status: request.decision,
     decidedBy: request.by,
-    decidedAt,
-    decisionId,
+    decidedAt: now.toISOString(),
+    decisionId: randomUUID(),
     ...(request.reason ? { reason: request.reason } : {}),
     ...(request.clickId ? { clickId: request.clickId } : {}),
+    ...(request.responseUrl ? { responseUrl: request.responseUrl } : {}),
   };
   const won = await writeIf(
     deps.dynamo.send(
@@ -323,42 +382,136 @@ export async function decideApproval(
     if (answer) return answer;
     throw new ApprovalAlreadyDecidedError(`approval ${record.id} changed while deciding; look again`);
   }
+  return { kind: 'claimed', approval: viewOf({ ...record, ...(fields as Partial<ApprovalRecord>) }) };
+}
 
-  const decided: ApprovalRecord = { ...record, ...(fields as Partial<ApprovalRecord>) };
+/**
+ * Tells the waiting task the recorded decision (SendTaskSuccess / SendTaskFailure with the stored
+ * token), at most once in effect however often it runs. When the call fails — even after the SDK's
+ * retries, even with TaskTimedOut after a 5xx that was in fact applied — the execution's history
+ * decides what happened: the decision is there → delivered; the token is gone and the decision is
+ * not there → too late (expired); otherwise it stays recorded and DecisionNotDeliveredError asks
+ * for another attempt.
+ */
+export async function deliverDecision(approvalId: string, deps: DecideDeps): Promise<DeliveryResult> {
+  const record = await getApproval(deps, approvalId);
+  if (!record) throw new ApprovalNotFoundError(approvalId);
+  if (record.status !== 'approved' && record.status !== 'rejected') return { kind: 'not-decided', approval: viewOf(record) };
+  if (record.deliveredAt) return { kind: 'delivered', approval: viewOf(record), already: true };
   try {
-    if (request.decision === 'approved') {
-      const output: ApprovalOutput = { decision: 'approved', approvalId: record.id, tier: record.tier, by: request.by, at: decidedAt, ...(request.reason ? { reason: request.reason } : {}) };
-      await deps.sfn.send(new SendTaskSuccessCommand({ taskToken: record.token, output: JSON.stringify(output) }));
-    } else {
-      const reason = request.reason ? `: ${request.reason.slice(0, 500)}` : '';
-      await deps.sfn.send(
-        new SendTaskFailureCommand({
-          taskToken: record.token,
-          error: APPROVAL_REJECTED,
-          cause: `${TIER_LABEL[record.tier]} approval rejected by ${request.by.name} (${request.by.via}) at ${decidedAt}${reason}`,
-        }),
-      );
-    }
+    await sendDecision(deps.sfn, record);
   } catch (err) {
     const name = (err as Error).name;
-    if (TOKEN_GONE.has(name)) {
-      await setStatusIfDecision(deps, record.id, decisionId, 'expired');
-      throw new ApprovalExpiredError(`approval ${record.id} came too late: the workflow stopped waiting for the ${TIER_LABEL[record.tier]} (${name}); nothing was decided`);
+    let received: boolean;
+    try {
+      received = await workflowReceived(deps.sfn, record);
+    } catch (historyErr) {
+      throw new DecisionNotDeliveredError(record, `${name}, and the execution's history could not be read (${(historyErr as Error).name})`);
     }
-    await setStatusIfDecision(deps, record.id, decisionId, 'pending');
-    throw err;
+    if (!received) {
+      if (!TOKEN_GONE.has(name)) throw new DecisionNotDeliveredError(record, name);
+      return { kind: 'too-late', approval: await recordTooLate(deps, record), cause: name };
+    }
   }
-  return { kind: 'decided', approval: viewOf(decided) };
+  const deliveredAt = deps.clock.now().toISOString();
+  await writeIf(
+    deps.dynamo.send(
+      new UpdateCommand({
+        TableName: deps.table,
+        Key: { id: record.id },
+        UpdateExpression: 'SET deliveredAt = :at',
+        ConditionExpression: 'decisionId = :decisionId AND attribute_not_exists(deliveredAt)',
+        ExpressionAttributeValues: { ':at': deliveredAt, ':decisionId': record.decisionId },
+      }),
+    ),
+  );
+  return { kind: 'delivered', approval: viewOf({ ...record, deliveredAt }), already: false };
+}
+
+/** What a person is told when their decision reached the workflow after it had stopped waiting. */
+export function tooLateMessage(approval: Pick<ApprovalView, 'id' | 'tier'>, cause: string): string {
+  return `approval ${approval.id} came too late: the workflow stopped waiting for the ${TIER_LABEL[approval.tier]} (${cause}); nothing was decided`;
+}
+
+async function sendDecision(sfn: SFNClient, record: ApprovalRecord): Promise<void> {
+  const by = record.decidedBy ?? { id: 'unknown', name: 'unknown', via: 'cli' as const };
+  const at = record.decidedAt ?? '?';
+  if (record.status === 'approved') {
+    const output: ApprovalOutput = { decision: 'approved', approvalId: record.id, tier: record.tier, by, at, ...(record.reason ? { reason: record.reason } : {}) };
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: record.token, output: JSON.stringify(output) }));
+    return;
+  }
+  const reason = record.reason ? `: ${record.reason.slice(0, 500)}` : '';
+  await sfn.send(
+    new SendTaskFailureCommand({
+      taskToken: record.token,
+      error: APPROVAL_REJECTED,
+      // The approval id in brackets lets the history show whose rejection closed the task.
+      cause: `${TIER_LABEL[record.tier]} approval rejected by ${by.name} (${by.via}) at ${at}${reason} [${record.id}]`,
+    }),
+  );
+}
+
+/**
+ * Did Step Functions take this approval's decision? Its history, newest first, has the task
+ * closed with our output (TaskSucceeded carrying the approval id) or our rejection (TaskFailed
+ * ApprovalRejected naming it). Events older than the task's own TaskScheduled (the one whose
+ * parameters carry this token) cannot close it, so the search stops there.
+ */
+export async function workflowReceived(sfn: SFNClient, record: Pick<ApprovalRecord, 'id' | 'token' | 'execution'>): Promise<boolean> {
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn: record.execution, reverseOrder: true, maxResults: 1000, nextToken }));
+    for (const event of page.events ?? []) {
+      if (event.type === 'TaskSucceeded' && outputApprovalId(event.taskSucceededEventDetails?.output) === record.id) return true;
+      const failed = event.taskFailedEventDetails;
+      if (event.type === 'TaskFailed' && failed?.error === APPROVAL_REJECTED && failed.cause?.endsWith(`[${record.id}]`)) return true;
+      if (event.type === 'TaskScheduled' && event.taskScheduledEventDetails?.parameters?.includes(record.token)) return false;
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return false;
+}
+
+function outputApprovalId(output: string | undefined): string | undefined {
+  if (!output) return undefined;
+  try {
+    const parsed = JSON.parse(output) as { approvalId?: unknown } | null;
+    return typeof parsed?.approvalId === 'string' ? parsed.approvalId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The decision reached a task that was already gone: the approval is expired, the decider kept for the record. */
+async function recordTooLate(deps: DecideDeps, record: ApprovalRecord): Promise<ApprovalView> {
+  const applied = await writeIf(
+    deps.dynamo.send(
+      new UpdateCommand({
+        TableName: deps.table,
+        Key: { id: record.id },
+        UpdateExpression: 'SET #status = :expired',
+        ConditionExpression: 'decisionId = :decisionId AND attribute_not_exists(deliveredAt)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':expired': 'expired', ':decisionId': record.decisionId },
+      }),
+    ),
+  );
+  if (applied) return viewOf({ ...record, status: 'expired' });
+  return viewOf((await getApproval(deps, record.id)) ?? record);
 }
 
 /** The answer for an approval that is no longer open, or undefined when it may be decided now. */
-function settledAnswer(record: ApprovalRecord, request: DecisionRequest, clock: Clock): DecisionResult | undefined {
+function settledAnswer(record: ApprovalRecord, request: DecisionRequest, clock: Clock): ClaimResult | undefined {
   if (record.status === 'approved' || record.status === 'rejected') {
-    const sameClick =
-      request.clickId !== undefined && record.clickId === request.clickId && record.decidedBy?.id === request.by.id && record.status === request.decision;
-    if (sameClick) return { kind: 'duplicate', approval: viewOf(record) };
+    const sameDecision = record.decidedBy?.id === request.by.id && record.status === request.decision;
+    const sameClick = request.clickId !== undefined && record.clickId === request.clickId;
+    // The CLI has no click id: the same person's same decision, not yet delivered, is delivered again.
+    const sameCliDecision = request.by.via === 'cli' && record.decidedBy?.via === 'cli' && !record.deliveredAt;
+    if (sameDecision && (sameClick || sameCliDecision)) return { kind: 'duplicate', approval: viewOf(record) };
     throw new ApprovalAlreadyDecidedError(
       `approval ${record.id} was already ${record.status} by ${record.decidedBy?.name ?? 'someone'} (${record.decidedBy?.via ?? '?'}) at ${record.decidedAt ?? '?'}; nothing changed`,
+      viewOf(record),
     );
   }
   if (record.status === 'expired' || record.expiresAtMs <= clock.now().getTime()) {
@@ -367,22 +520,6 @@ function settledAnswer(record: ApprovalRecord, request: DecisionRequest, clock: 
     );
   }
   return undefined;
-}
-
-async function setStatusIfDecision(deps: ApprovalStoreDeps, id: string, decisionId: string, status: 'pending' | 'expired'): Promise<void> {
-  const reopen = status === 'pending';
-  await writeIf(
-    deps.dynamo.send(
-      new UpdateCommand({
-        TableName: deps.table,
-        Key: { id },
-        UpdateExpression: reopen ? 'SET #status = :status REMOVE decidedBy, decidedAt, decisionId, clickId, reason' : 'SET #status = :status',
-        ConditionExpression: 'decisionId = :decisionId',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':status': status, ':decisionId': decisionId },
-      }),
-    ),
-  );
 }
 
 // ------------------------------------------------------------------ who may approve

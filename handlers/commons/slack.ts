@@ -82,6 +82,19 @@ export async function loadSlackSecrets(
   return { signingSecret: new Secret(signing), botToken: new Secret(token) };
 }
 
+// ------------------------------------------------------------------ text that is not ours
+
+/**
+ * Slack's escaping for text in `mrkdwn` (and in a message's top-level `text`): `&`, `<` and `>` become
+ * `&amp;`, `&lt;`, `&gt;`, and nothing else is touched. Anything that did not come from us — log
+ * lines, alarm reasons, CloudTrail user names, service names from tags, people's names and reasons —
+ * goes through this before it is put next to our own markup, so `<!channel>` does not ping and
+ * `<https://…|Approve here>` shows as text, not as a disguised link.
+ */
+export function escapeSlackText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 // ------------------------------------------------------------------ the Web API, as the approvals use it
 
 export type Block = Record<string, unknown>;
@@ -98,13 +111,18 @@ export interface EphemeralAnswer {
   text: string;
 }
 
+/** Per call: a tighter ceiling than the client's, for calls made while Slack waits for our acknowledgement. */
+export interface CallOptions {
+  timeoutMs?: number;
+}
+
 export interface SlackApi {
   postMessage(message: SlackMessage): Promise<{ channel: string; ts: string }>;
   update(message: SlackMessage & { ts: string }): Promise<void>;
   /** Members of a user group (usergroups.users.list). */
-  groupMembers(group: string): Promise<string[]>;
+  groupMembers(group: string, options?: CallOptions): Promise<string[]>;
   /** Answers through an interaction's response_url (ephemeral: only the clicker sees it). */
-  respond(responseUrl: string, answer: EphemeralAnswer): Promise<void>;
+  respond(responseUrl: string, answer: EphemeralAnswer, options?: CallOptions): Promise<void>;
 }
 
 export interface FetchSlackOptions {
@@ -116,16 +134,30 @@ export interface FetchSlackOptions {
   timeoutMs?: number;
 }
 
-/** A small fetch-based Slack Web API client (JSON bodies, bearer token). */
+/**
+ * Slack's read methods (usergroups.users.list among them) take their arguments as a query string or
+ * a form body only: a JSON body is ignored, so the call arrives without its arguments and Slack
+ * answers `invalid_arguments`. Write methods (chat.*) take JSON, which Block Kit needs.
+ */
+export const FORM_ONLY_METHODS: ReadonlySet<string> = new Set(['usergroups.users.list']);
+
+/** A small fetch-based Slack Web API client: JSON for write methods, form-encoded for read methods; bearer token. */
 export function fetchSlackApi(options: FetchSlackOptions): SlackApi {
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 1500;
-  const call = async (method: string, body: Record<string, unknown>): Promise<Record<string, unknown>> => {
+  const call = async (method: string, args: Record<string, string | Block[] | undefined>, callTimeoutMs = timeoutMs): Promise<Record<string, unknown>> => {
+    const form = FORM_ONLY_METHODS.has(method);
+    const body = form
+      ? new URLSearchParams(Object.entries(args).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, typeof v === 'string' ? v : JSON.stringify(v)]]))).toString()
+      : JSON.stringify(args);
     const res = await doFetch(`${options.apiUrl}${method}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${options.token.reveal()}` },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
+      headers: {
+        'content-type': form ? 'application/x-www-form-urlencoded; charset=utf-8' : 'application/json; charset=utf-8',
+        authorization: `Bearer ${options.token.reveal()}`,
+      },
+      body,
+      signal: AbortSignal.timeout(callTimeoutMs),
     });
     const out = (await res.json().catch(() => ({ ok: false, error: `http_${res.status}` }))) as Record<string, unknown>;
     if (out.ok !== true) throw new SlackApiError(method, String(out.error ?? `http_${res.status}`));
@@ -139,16 +171,16 @@ export function fetchSlackApi(options: FetchSlackOptions): SlackApi {
     async update(message) {
       await call('chat.update', { ...message });
     },
-    async groupMembers(group) {
-      const out = await call('usergroups.users.list', { usergroup: group });
+    async groupMembers(group, callOptions) {
+      const out = await call('usergroups.users.list', { usergroup: group }, callOptions?.timeoutMs);
       return Array.isArray(out.users) ? (out.users as string[]) : [];
     },
-    async respond(responseUrl, answer) {
+    async respond(responseUrl, answer, callOptions) {
       const res = await doFetch(responseUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8' },
         body: JSON.stringify(answer),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(callOptions?.timeoutMs ?? timeoutMs),
       });
       if (!res.ok) throw new SlackApiError('response_url', `http_${res.status}`);
     },
@@ -156,12 +188,16 @@ export function fetchSlackApi(options: FetchSlackOptions): SlackApi {
 }
 
 /** User-group membership, cached per container for a few minutes (one Slack call per group). */
-export function cachedGroupMembers(slack: Pick<SlackApi, 'groupMembers'>, now: () => number, ttlMs = 5 * 60_000): (group: string) => Promise<string[]> {
+export function cachedGroupMembers(
+  slack: Pick<SlackApi, 'groupMembers'>,
+  now: () => number,
+  ttlMs = 5 * 60_000,
+): (group: string, options?: CallOptions) => Promise<string[]> {
   const cache = new Map<string, { at: number; members: string[] }>();
-  return async (group) => {
+  return async (group, options) => {
     const hit = cache.get(group);
     if (hit && now() - hit.at < ttlMs) return hit.members;
-    const members = await slack.groupMembers(group);
+    const members = await slack.groupMembers(group, options);
     cache.set(group, { at: now(), members });
     return members;
   };

@@ -108,6 +108,7 @@ describe('Slack callback fuzz', () => {
       expect(mutatingCalls(p.sandbox)).toEqual([]);
       // The unmutated request was valid all along: it is accepted, once.
       expect((await p.post(original)).status).toBe(200);
+      await p.delivered();
       expect(p.sendTaskCalls()).toEqual(['SendTaskSuccess']);
     });
   });

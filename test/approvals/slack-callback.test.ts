@@ -83,6 +83,7 @@ describe('Slack callback: hostile input is refused with the right 4xx, a clear m
       expect((await p.post(click)).status).toBe(200);
       const replay = await p.post(click);
       expect(replay.status).toBe(409);
+      await p.delivered();
       expect(p.sendTaskCalls()).toEqual(['SendTaskSuccess']);
       const execution = await p.finish();
       expect(execution.status).toBe('SUCCEEDED');
@@ -128,11 +129,13 @@ describe('Slack callback: exactly once', () => {
       ];
       const answers = await Promise.all(deliveries.map((d) => p.post(d)));
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      await p.delivered();
       expect(p.sendTaskCalls()).toEqual(['SendTaskSuccess']);
       expect(await p.row()).toMatchObject({ status: 'approved', decidedBy: { id: SLACK_USERS.onCall.id, via: 'slack' } });
       // A later redelivery of the same click is still idempotent.
       const again = await p.post(p.click({ ...onCallApproves, actionTs }, 3, { 'x-slack-retry-num': '3' }));
       expect(again).toMatchObject({ status: 200, body: { code: 'already_recorded' } });
+      await p.delivered();
       expect(p.sendTaskCalls()).toEqual(['SendTaskSuccess']);
       expect(p.fake.messages[0]!.updates).toHaveLength(1);
       expect((await p.finish()).status).toBe('SUCCEEDED');
@@ -146,6 +149,7 @@ describe('Slack callback: exactly once', () => {
       expect(second.status).toBe(409);
       expect(second.body.text).toMatch(/already approved by ona\.oncall \(slack\)/);
       expect(p.fake.ephemeral.at(-1)?.text).toMatch(/already approved/);
+      await p.delivered();
       expect(p.sendTaskCalls()).toEqual(['SendTaskSuccess']);
     });
   });

@@ -48,6 +48,7 @@ export async function runP0WithPeople(
   try {
     const run = await runP0(sandbox, input);
     await human.settled();
+    await slackOf(sandbox).deliveries();
     const execution = sandbox.sfn.listExecutionRecords().at(-1)?.executionArn ?? '';
     return { run, answers: human.answers, approvals: await listApprovals({ dynamo, table: TABLE }, execution), messages: slackOf(sandbox).messages };
   } finally {
@@ -62,6 +63,8 @@ export interface PendingApproval {
   message: RecordedMessage;
   /** SendTaskSuccess / SendTaskFailure calls the sandbox's Step Functions received so far. */
   sendTaskCalls(): string[];
+  /** Waits until every decision recorded so far has been delivered (the acknowledgement comes before). */
+  delivered(): Promise<void>;
   row(): Promise<ApprovalRecord | undefined>;
   /** A click as Slack would send it, signed, at the virtual clock's now (+ offset seconds). */
   click(click: Omit<Click, 'approvalId'> & { approvalId?: string }, offsetSeconds?: number, headers?: Record<string, string>): SignedInteraction;
@@ -109,6 +112,7 @@ export async function withPendingApproval(body: (p: PendingApproval) => Promise<
         approvalId,
         message,
         sendTaskCalls: () => sandbox.calls.filter((c) => c.api === 'sfn' && c.operation.startsWith('SendTask')).map((c) => c.operation),
+        delivered: () => fake.deliveries(),
         row: () => getApproval({ dynamo, table: TABLE }, approvalId),
         click: (c, offset = 0, headers = {}) =>
           signedInteraction(fake, blockActionsPayload(fake, { approvalId, ...c }, message), Math.floor(sandbox.clock.nowMs() / 1000) + offset, headers),
@@ -117,6 +121,7 @@ export async function withPendingApproval(body: (p: PendingApproval) => Promise<
       });
     } finally {
       await finish();
+      await fake.deliveries();
     }
   });
 }
