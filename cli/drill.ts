@@ -4,7 +4,7 @@ import { listApprovals } from '#commons/approvals';
 import { documentClient } from '#commons/clients';
 import { Sandbox } from '../sandbox/index.ts';
 import { eventBridgeOf, fireAlarm } from '../sandbox/eventbridge.ts';
-import { playHuman, SLACK_USERS, type Click } from '../sandbox/slack.ts';
+import { playHuman, slackOf, SLACK_USERS, type Click } from '../sandbox/slack.ts';
 import type { DrillApproval, DrillPlan, Outcome } from './drill-scenario.ts';
 import { buildTimeline, type TimelineEntry } from './timeline.ts';
 
@@ -143,6 +143,8 @@ export async function runDrill(plan: DrillPlan): Promise<DrillReport> {
       ...(report ? { incidentId: report.incidentId, report: report.markdown } : {}),
     };
   } finally {
+    // The last decision's delivery (Step Functions, chat.update) runs after Slack's answer: let it finish.
+    await slackOf(sandbox).deliveries().catch(() => undefined);
     await sandbox.stop();
   }
 }

@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '#commons/clock';
 import { IncidentStore, incidentSettingsFromEnv, type IncidentRecord, type IncidentSettings } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
 import { headline, renderReport, summariseExecution, type ExecutionFacts, type ReportPoster } from '#commons/report';
-import { fetchSlackApi, loadSlackSecrets, type SlackApi } from '#commons/slack';
+import { escapeSlackText, fetchSlackApi, loadSlackSecrets, type SlackApi } from '#commons/slack';
 import { severitySchema } from '#commons/alarms';
 import { step } from '#commons/step';
 import type { ECSClient } from '@aws-sdk/client-ecs';
@@ -179,16 +179,22 @@ function ignore(log: Logger, reason: string): RecordIncidentResult {
   return { outcome: 'ignored', reason };
 }
 
-/** Posts the report to a Slack channel: the headline, then the report (Slack caps a block at 3,000 characters). */
+/**
+ * Posts the report to a Slack channel: the headline, then the report (Slack caps a block at 3,000
+ * characters). The report quotes log lines, alarm reasons and CloudTrail users: escaped, so a
+ * `<!channel>` in a log line pings nobody and no disguised link reaches the channel.
+ */
 export function slackReportPoster(slack: Pick<SlackApi, 'postMessage'>, channel: string): ReportPoster {
   return {
     async post(message) {
-      const body = message.markdown.length > 2800 ? `${message.markdown.slice(0, 2800)}\n…(full report in the incidents table)` : message.markdown;
+      const escaped = escapeSlackText(message.markdown);
+      const body = escaped.length > 2800 ? `${escaped.slice(0, 2800)}\n…(full report in the incidents table)` : escaped;
+      const text = escapeSlackText(message.text);
       await slack.postMessage({
         channel,
-        text: message.text,
+        text,
         blocks: [
-          { type: 'section', text: { type: 'mrkdwn', text: message.text } },
+          { type: 'section', text: { type: 'mrkdwn', text } },
           { type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${body}\`\`\`` } },
         ],
       });
