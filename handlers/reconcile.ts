@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { cloudWatchStateReader, cloudWatchTagReader, type AlarmNow, type AlarmStateReader } from '#commons/alarms';
+import { startIncident, type StartIncidentResult } from './start-incident.ts';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { documentClient, ecsClient, once, sfnClient } from '#commons/clients';
+import { cloudWatchClient, documentClient, ecsClient, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { IncidentStore, incidentSettingsFromEnv } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
@@ -19,12 +22,18 @@ export interface ReconcileDeps {
   log: Logger;
   /** Records an execution's end as record-incident does (the same code, in this function). */
   record: (event: unknown) => Promise<RecordIncidentResult>;
+  /** Alarms' current states (CloudWatch DescribeAlarms). */
+  alarmStates: AlarmStateReader;
+  /** Hands an alarm state change to start-incident (the same code, in this function). */
+  reopen: (event: unknown) => Promise<StartIncidentResult>;
   region?: string;
   accountId?: string;
 }
 
 export interface ReconcileResult {
   restorePoints: { checked: number; settled: number; restored: number };
+  /** Incidents closed as recovered whose alarms were looked at again; alarms still in ALARM reopened. */
+  rechecks: { checked: number; reopened: number };
   /** Open incidents looked at, and closed because their execution had ended unrecorded. */
   locks: { checked: number; closed: number };
 }
@@ -38,7 +47,7 @@ export interface ReconcileResult {
  *   is not locked out of automation for the lock's hours.
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
-  const result: ReconcileResult = { restorePoints: { checked: 0, settled: 0, restored: 0 }, locks: { checked: 0, closed: 0 } };
+  const result: ReconcileResult = { restorePoints: { checked: 0, settled: 0, restored: 0 }, rechecks: { checked: 0, reopened: 0 }, locks: { checked: 0, closed: 0 } };
   for (const point of await deps.points.pending()) {
     result.restorePoints.checked += 1;
     if (await anyHolderRunning(deps.sfn, point)) continue;
@@ -74,9 +83,66 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
       dedupKey: `reconciled:${latest.executionArn}`,
     });
   }
+  await recheckAlarms(deps, result);
   deps.log.info('reconciled', { ...result });
   return result;
 }
+
+/**
+ * An incident closed as recovered, its cool-down over: an alarm that went back to OK sent its event;
+ * one that stays in ALARM sends none (CloudWatch emits state *changes*). Still in ALARM: the
+ * incident's claim was wrong, so the alarm goes to start-incident again and opens a new incident.
+ */
+async function recheckAlarms(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
+  const now = deps.clock.now();
+  for (const incident of await deps.store.rechecks()) {
+    if (!incident.recheckAt || Date.parse(incident.recheckAt) > now.getTime()) continue;
+    if (!(await deps.store.finishRecheck(incident.id))) continue;
+    result.rechecks.checked += 1;
+    const names = [...new Set(incident.timeline.flatMap((e) => (e.alarmName && (e.kind === 'alarm' || e.kind === 'alarm-after-close') ? [e.alarmName] : [])))];
+    if (names.length === 0) continue;
+    // Reopened once already and found fine again: automation cannot see what the alarm sees. People decide.
+    const secondTime = incident.timeline.some((e) => e.kind === 'alarm' && e.what.includes(RECHECK_REASON));
+    for (const alarm of (await deps.alarmStates(names)).filter((a) => a.state === 'ALARM')) {
+      if (secondTime) {
+        await deps.pager.page({
+          summary: `${alarm.alarmName} stays in ALARM, the service looks healthy`,
+          service: incident.service,
+          incidentId: incident.id,
+          details: `Incident ${incident.id} was reopened because ${alarm.alarmName} stayed in ALARM after an earlier incident claimed recovery, and it again found ${incident.service} healthy. incident-flows will not reopen it a third time: the alarm sees something the workflow does not (or the alarm is wrong).`,
+          dedupKey: `stuck-alarm:${incident.id}:${alarm.alarmName}`,
+        });
+        continue;
+      }
+      const reopened = await deps.reopen(recheckEvent(alarm, incident.id, now, deps));
+      if (reopened.outcome === 'started') result.rechecks.reopened += 1;
+      deps.log.warn('alarm still in ALARM after the incident claimed recovery', { incidentId: incident.id, alarmName: alarm.alarmName, outcome: reopened.outcome });
+    }
+  }
+}
+
+/** The alarm state change CloudWatch would have sent, had the alarm changed; its id is the recheck's own. */
+function recheckEvent(alarm: AlarmNow, incidentId: string, now: Date, deps: Pick<ReconcileDeps, 'region' | 'accountId'>): Record<string, unknown> {
+  const at = now.toISOString();
+  return {
+    version: '0',
+    id: createHash('sha256').update(`recheck:${incidentId}:${alarm.alarmName}`).digest('hex').slice(0, 32),
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    time: at.replace(/\.\d+Z$/, 'Z'),
+    ...(deps.region ? { region: deps.region } : {}),
+    ...(deps.accountId ? { account: deps.accountId } : {}),
+    resources: alarm.alarmArn ? [alarm.alarmArn] : [],
+    detail: {
+      alarmName: alarm.alarmName,
+      state: { value: 'ALARM', reason: `${RECHECK_REASON} ${incidentId} was closed as recovered`, timestamp: at },
+      previousState: { value: 'ALARM' },
+      configuration: { metrics: alarm.dimensions.map((dimensions, i) => ({ id: `m${i}`, metricStat: { metric: { dimensions } } })) },
+    },
+  };
+}
+
+const RECHECK_REASON = 'still in ALARM after incident';
 
 /** An execution's end is recorded by its own event first; after this, the reconciler does it. */
 const GRACE_MS = 2 * 60_000;
@@ -110,6 +176,20 @@ const defaults = once(() => {
   const ecs = ecsClient();
   const pager = pagerFromEnv(log);
   const recordDeps = { store, sfn, clock: systemClock, settings, poster: posterFromEnv(log), log, ecs, points, pager };
-  return { store, points, sfn, ecs, clock: systemClock, pager, log, record: (event: unknown) => recordIncident(event, recordDeps) };
+  const cloudwatch = cloudWatchClient();
+  const startDeps = { store, sfn, clock: systemClock, settings, log, ...(settings.tagKeys ? { readAlarmTags: cloudWatchTagReader(cloudwatch) } : {}) };
+  return {
+    store,
+    points,
+    sfn,
+    ecs,
+    clock: systemClock,
+    pager,
+    log,
+    record: (event: unknown) => recordIncident(event, recordDeps),
+    alarmStates: cloudWatchStateReader(cloudwatch),
+    reopen: (event: unknown) => startIncident(event, startDeps),
+    ...(settings.region ? { region: settings.region } : {}),
+  };
 });
 export const handler = step('reconcile', () => defaults().log, () => reconcile(defaults()));

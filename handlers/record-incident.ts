@@ -91,6 +91,8 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       openedAt,
       status: newerRunning ? 'open' : 'closed',
       ...(newerRunning ? {} : { closedAt }),
+      // An alarm that stays in ALARM sends no further event: look at the alarms again after the cool-down.
+      ...(!newerRunning && RECHECKED.has(summary.outcome) ? { recheckAt: new Date(Date.parse(closedAt) + deps.settings.cooldownSeconds * 1000).toISOString() } : {}),
       outcome: summary.outcome,
       actions: summary.actions,
       approvals: summary.approvals,
@@ -130,6 +132,9 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
   log('incident recorded', { incidentId, service, executionArn, status: facts.status, outcome: summary.outcome, released, posted, ...(timeToMitigate !== undefined ? { timeToMitigateSeconds: timeToMitigate } : {}) });
   return { outcome: 'recorded', incidentId, service, result: summary.outcome, posted, released, report, first };
 }
+
+/** Outcomes that claim the service is fine: their alarms must agree, or a new incident opens. */
+const RECHECKED = new Set(['recovered', 'no-action']);
 
 /**
  * When people must take over: an escalation (including nobody approving), a timeout, an abort, a

@@ -141,6 +141,15 @@ export class IncidentRecords extends Construct {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:DescribeServices', 'ecs:UpdateService'], resources: serviceArns }));
       props.paging.allowPaging(fn);
     }
+    // The reconciler re-checks the alarms of incidents closed as recovered and reopens through start-incident's code.
+    this.reconcile.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms', ...(settings.tagRouting ? ['cloudwatch:ListTagsForResource'] : [])],
+        resources: [Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    this.table.grant(this.reconcile, 'dynamodb:PutItem');
+    for (const machine of new Set(Object.values(procedures))) machine.grantStartExecution(this.reconcile);
     this.reconcileRule = new events.Rule(this, 'ReconcileEveryFiveMinutes', {
       description: 'incident-flows: settle what lost execution ends left undone (restore points, open incidents)',
       schedule: events.Schedule.rate(Duration.minutes(5)),

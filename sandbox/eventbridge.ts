@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cloudWatchTagReader, type AlarmTagReader } from '#commons/alarms';
+import { cloudWatchStateReader, cloudWatchTagReader, type AlarmTagReader } from '#commons/alarms';
 import { cloudWatchClient, documentClient, ecsClient, elbv2Client, sfnClient, snsClient } from '#commons/clients';
 import { incidentSettingsSchema, IncidentStore, type IncidentRecord, type IncidentSettings, type IncidentSettingsInput } from '#commons/incidents';
 import type { Logger } from '#commons/logger';
@@ -351,6 +351,10 @@ export class EventBridgeEmulator {
           if (recorded.outcome === 'recorded') this.recorded.push(recorded);
           return recorded;
         },
+        alarmStates: cloudWatchStateReader(cloudWatchClient(this.sandbox.clientOptions())),
+        reopen: (event) => this.deliverToStartIncident(event),
+        region: this.sandbox.scenario.region,
+        accountId: this.sandbox.scenario.accountId,
       });
       this.reconciliations.push(result);
       return result;

@@ -1,4 +1,4 @@
-import { type CloudWatchClient, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
+import { type CloudWatchClient, DescribeAlarmsCommand, ListTagsForResourceCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import * as z from 'zod';
 
 /**
@@ -179,4 +179,31 @@ export function routeByTags(tags: Record<string, string>, keys: TagKeys): Destin
   if (!service) return undefined;
   const severity = severitySchema.safeParse(tags[keys.severity]?.toUpperCase());
   return { service, severity: severity.success ? severity.data : 'P0', via: `alarm tag "${keys.service}"` };
+}
+
+/** An alarm as it stands now: its state, and the dimensions of what it measures. */
+export interface AlarmNow {
+  alarmName: string;
+  alarmArn?: string;
+  state: string;
+  dimensions: Record<string, string>[];
+}
+
+/** Reads alarms' current states (CloudWatch DescribeAlarms, 100 names a call). */
+export type AlarmStateReader = (alarmNames: string[]) => Promise<AlarmNow[]>;
+
+export function cloudWatchStateReader(cloudwatch: CloudWatchClient): AlarmStateReader {
+  return async (alarmNames) => {
+    const out: AlarmNow[] = [];
+    for (let i = 0; i < alarmNames.length; i += 100) {
+      const page = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames.slice(i, i + 100), MaxRecords: 100 }));
+      for (const a of page.MetricAlarms ?? []) if (a.AlarmName) out.push({ alarmName: a.AlarmName, ...(a.AlarmArn ? { alarmArn: a.AlarmArn } : {}), state: a.StateValue ?? 'INSUFFICIENT_DATA', dimensions: dimensionsOf(a) });
+    }
+    return out;
+  };
+}
+
+function dimensionsOf(a: MetricAlarm): Record<string, string>[] {
+  const sets = [a.Dimensions ?? [], ...(a.Metrics ?? []).map((m) => m.MetricStat?.Metric?.Dimensions ?? [])].filter((d) => d.length > 0);
+  return sets.map((d) => Object.fromEntries(d.filter((x) => x.Name && x.Value).map((x) => [x.Name!, x.Value!])));
 }

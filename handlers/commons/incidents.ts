@@ -177,7 +177,10 @@ export interface IncidentRecord {
   report?: string;
   notified?: Set<string>;
   recordedExecutions?: Set<string>;
-  reconcile?: 'incident-open';
+  /** Sparse reconcile index: open (its end may need recording), or recheck (its alarms, once the cool-down is over). */
+  reconcile?: 'incident-open' | 'recheck';
+  /** Closed as recovered: when to look whether its alarms really went back to OK. */
+  recheckAt?: string;
 }
 
 export interface ServiceLock {
@@ -205,15 +208,40 @@ export class IncidentStore {
     private readonly table: string,
   ) {}
 
-  /** Incidents still open (the sparse reconcile index holds only those). */
-  async openIncidents(): Promise<IncidentRecord[]> {
+  /** Incidents still open (the sparse reconcile index holds only those and the rechecks). */
+  openIncidents(): Promise<IncidentRecord[]> {
+    return this.reconcilable('incident-open');
+  }
+
+  /** Incidents closed as recovered whose alarms are to be looked at again. */
+  rechecks(): Promise<IncidentRecord[]> {
+    return this.reconcilable('recheck');
+  }
+
+  /** The recheck is done (or another reconciler did it): true for exactly one caller. */
+  async finishRecheck(incidentId: string): Promise<boolean> {
+    return writeIf(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: incidentKey(incidentId),
+          UpdateExpression: 'REMOVE #r',
+          ConditionExpression: '#r = :recheck',
+          ExpressionAttributeNames: { '#r': 'reconcile' },
+          ExpressionAttributeValues: { ':recheck': 'recheck' },
+        }),
+      ),
+    );
+  }
+
+  private async reconcilable(kind: 'incident-open' | 'recheck'): Promise<IncidentRecord[]> {
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.table,
         IndexName: 'reconcile',
         KeyConditionExpression: '#r = :r',
         ExpressionAttributeNames: { '#r': 'reconcile' },
-        ExpressionAttributeValues: { ':r': 'incident-open' },
+        ExpressionAttributeValues: { ':r': kind },
       }),
     );
     return (out.Items ?? []) as IncidentRecord[];
@@ -440,7 +468,13 @@ export class IncidentStore {
     const { executionName, execution, ...rest } = fields;
     const existing = await this.get(incidentId);
     const hasMap = existing?.executions !== undefined;
-    const names: Record<string, string> = { '#executions': 'executions', ...(hasMap ? { '#name': executionName } : {}), ...(rest.status === 'closed' ? { '#reconcile': 'reconcile' } : {}) };
+    const names: Record<string, string> = {
+      '#executions': 'executions',
+      ...(hasMap ? { '#name': executionName } : {}),
+      ...(rest.status === 'closed' && !rest.recheckAt ? { '#reconcile': 'reconcile' } : {}),
+    };
+    // Closed as recovered: the reconciler looks at its alarms again once the cool-down is over.
+    if (rest.status === 'closed' && rest.recheckAt) Object.assign(rest, { reconcile: 'recheck' });
     const values: Record<string, unknown> = { ':empty': [], ':steps': steps, ':arns': new Set([executionArn]), ':arn': executionArn };
     const sets = ['timeline = list_append(if_not_exists(timeline, :empty), :steps)'];
     for (const [field, value] of Object.entries({ id: incidentId, ...rest })) {
@@ -465,7 +499,7 @@ export class IncidentStore {
         new UpdateCommand({
           TableName: this.table,
           Key: incidentKey(incidentId),
-          UpdateExpression: `SET ${sets.join(', ')} ADD recordedExecutions :arns${rest.status === 'closed' ? ' REMOVE #reconcile' : ''}`,
+          UpdateExpression: `SET ${sets.join(', ')} ADD recordedExecutions :arns${rest.status === 'closed' && !rest.recheckAt ? ' REMOVE #reconcile' : ''}`,
           ConditionExpression: `NOT contains(recordedExecutions, :arn) AND ${hasMap ? 'attribute_exists' : 'attribute_not_exists'}(#executions)`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

@@ -3,7 +3,7 @@ import { slackReportPoster } from '../../handlers/record-incident.ts';
 
 test('the post-incident report quotes a hostile log line without pinging the channel or showing a disguised link', async () => {
   const posted: { text: string; blocks: { text: { text: string } }[] }[] = [];
-  const poster = slackReportPoster({ postMessage: async (m) => void posted.push(m as never) } as never, 'C-INCIDENTS');
+  const poster = slackReportPoster({ postMessage: async (m: unknown) => void posted.push(m as never) } as never, 'C-INCIDENTS');
   await poster.post({
     incidentId: 'i-1',
     service: 'acme-axon',

@@ -1,4 +1,5 @@
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { describe, expect, test } from 'vitest';
 import { documentClient, ecsClient } from '#commons/clients';
@@ -10,6 +11,8 @@ import type { ScenarioInput } from '#sandbox/scenario';
 import { eventBridgeOf } from '../../sandbox/eventbridge.ts';
 import type { Sandbox } from '../../sandbox/index.ts';
 import { mutatingCalls, withSandbox } from '../support/p0.ts';
+
+const executions = (sandbox: Sandbox) => sandbox.sfn.listExecutionRecords();
 
 /**
  * "A service is never left with fewer desired tasks than before the incident" on the endings that
@@ -157,6 +160,36 @@ describe('an incident whose end was never recorded does not lock its service out
       sandbox.clock.advance(300);
       await eventBridge.schedulesIdle();
       expect(await eventBridge.incident(first.outcome === 'started' ? first.incidentId : '')).toMatchObject({ status: 'closed', outcome: 'recovered' });
+    });
+  });
+});
+
+describe('an alarm that stays in ALARM is not forgotten', () => {
+  test('the incident closed as recovered while its alarm never went back to OK: after the cool-down the reconciler opens a new incident', async () => {
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'crash-loop' }] }, async (sandbox) => {
+      sandbox.playOut();
+      const eventBridge = eventBridgeOf(sandbox);
+      // The alarm goes into ALARM through CloudWatch itself, and stays there (it is never set back to OK).
+      const cloudwatch = new CloudWatchClient(sandbox.clientOptions());
+      await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: `${SERVICE}-unhealthy-hosts`, StateValue: 'ALARM', StateReason: 'hosts unhealthy' }));
+      await eventBridge.settled();
+      await eventBridge.drain();
+      const first = eventBridge.recorded[0]!;
+      expect(first).toMatchObject({ result: 'recovered' });
+      expect(executions(sandbox)).toHaveLength(1);
+      // Cool-down (300 s) over, the next scheduled reconcile looks at the alarm again.
+      sandbox.clock.advance(600);
+      await eventBridge.schedulesIdle();
+      await eventBridge.settled();
+      expect(eventBridge.reconciliations.reduce((n, r) => n + r.rechecks.reopened, 0)).toBe(1);
+      expect(executions(sandbox)).toHaveLength(2);
+      // The reopened incident finds the service fine again, the alarm still in ALARM: people are paged, no third incident.
+      await eventBridge.drain();
+      sandbox.clock.advance(600);
+      await eventBridge.schedulesIdle();
+      await eventBridge.settled();
+      expect(executions(sandbox)).toHaveLength(2);
+      expect(sandbox.sns.published.filter((p) => p.subject?.includes('stays in ALARM, the service looks healthy'))).toHaveLength(1);
     });
   });
 });
