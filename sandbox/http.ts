@@ -158,6 +158,18 @@ export class SandboxHttpServer {
     const passTarget = header(req, 'x-amz-target');
     const pass = passTarget ? this.passThroughs.get(passTarget.slice(0, passTarget.lastIndexOf('.'))) : undefined;
     if (pass) {
+      // DynamoDB (dynalite) is disturbed like the other APIs: throttling, 5xx, outages from the scenario.
+      const operation = passTarget!.slice(passTarget!.lastIndexOf('.') + 1);
+      const call: AwsJsonCall = { api: 'dynamodb', operation, body: {} };
+      try {
+        if (await this.runInterceptors(call)) throw new AwsServiceError('InternalServerError', 'Internal server error', 500);
+      } catch (err) {
+        const e = err instanceof AwsServiceError ? err : new AwsServiceError('InternalServerError', (err as Error).message, 500);
+        req.resume();
+        this.notify({ ...call, status: e.status, errorCode: e.code });
+        sendJson(res, e.status, 'application/x-amz-json-1.0', { __type: `com.amazonaws.dynamodb.v20120810#${e.code === 'ThrottlingException' ? 'ThrottlingException' : e.code}`, message: e.message }, e.code);
+        return;
+      }
       pass(req, res);
       return;
     }

@@ -88,7 +88,7 @@ const serviceFaultSchema = z
 const apiFaultSchema = z
   .object({
     /** Which sandbox API to disturb. */
-    api: z.enum(['ecs', 'cloudtrail', 'logs', 'sfn', 'elbv2', 'cloudwatch']),
+    api: z.enum(['ecs', 'cloudtrail', 'logs', 'sfn', 'elbv2', 'cloudwatch', 'dynamodb', 'sns']),
     /** lost-response: the call takes effect, but its answer is a 5xx (the caller cannot tell it applied). */
     kind: z.enum(['throttle', 'server-error', 'slow-response', 'lost-response']),
     /** Fraction of matching calls that fail, 0..1. */

@@ -143,6 +143,11 @@ export class Execution {
     this.terminate({ kind: 'abort', error, cause });
   }
 
+  /** The execution's own timeout, now (tests: a timeout at any state, without waiting hours). */
+  timeOut(): void {
+    this.terminate({ kind: 'timeout' });
+  }
+
   private async run(): Promise<void> {
     const input = JSON.parse(this.record.input) as unknown;
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };

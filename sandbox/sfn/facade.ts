@@ -113,6 +113,12 @@ export class SfnFacade {
     return this.executionOf(executionArn).done;
   }
 
+  /** Fires the execution's own timeout now: TIMED_OUT, no Catch runs — as when TimeoutSeconds passes. */
+  timeOut(executionArn: string): void {
+    const execution = this.executionOf(executionArn);
+    if (execution.record.status === 'RUNNING') execution.timeOut();
+  }
+
   execution(executionArn: string): ExecutionRecord {
     return this.executionOf(executionArn).record;
   }
