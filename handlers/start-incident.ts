@@ -66,19 +66,8 @@ export async function startIncident(event: unknown, deps: StartIncidentDeps): Pr
     if (known?.status === 'closed') return duplicate(deps.log, incidentId, destination.service, alarm);
     // The opening event again (a redelivery): finish what its first delivery began, claim nothing.
     if (live && lock.incidentId === incidentId) return openIncident(incidentId, alarm, destination, deps);
-    const claimed = await deps.store.claim(
-      {
-        service: destination.service,
-        incidentId,
-        severity: destination.severity,
-        severityRank: severityRank(destination.severity),
-        openingEventId: alarm.eventId,
-        expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.lockSeconds,
-      },
-      now,
-      ended,
-    );
-    if (claimed) return openIncident(incidentId, alarm, destination, deps);
+    const opened = await openNew(incidentId, alarm, destination, deps, now, ended);
+    if (opened !== 'lock-taken') return opened;
     // Another event for this service claimed it between our read and our write: join that one.
   }
   throw new IncidentStoreError(`could not open or join an incident for ${destination.service}: the lock kept changing`);
@@ -107,8 +96,85 @@ async function route(alarm: AlarmChange, deps: StartIncidentDeps): Promise<Desti
   return destination;
 }
 
-async function openIncident(incidentId: string, alarm: AlarmChange, to: Destination, deps: StartIncidentDeps): Promise<StartIncidentResult> {
+/**
+ * Opens the incident — lock, record with its start input, budget — in one transaction, then starts
+ * its procedure. Nothing half-done is left behind: a failure before the transaction wrote nothing,
+ * and after it a later alarm (or the redelivery) finds the start input and finishes the job.
+ */
+async function openNew(incidentId: string, alarm: AlarmChange, to: Destination, deps: StartIncidentDeps, now: Date, ended: string | undefined): Promise<StartIncidentResult | 'lock-taken'> {
+  const { settings, store } = deps;
+  const procedure = settings.procedures[to.severity];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const budget = procedure ? await store.budgetDecision(to.service, incidentId, now, settings.budget.maxAutomatic, settings.budget.windowSeconds) : undefined;
+    const requireApproval = budget?.requireApproval ?? false;
+    const input = startInput(alarm, to, settings, requireApproval);
+    const result = await store.open({
+      lock: {
+        service: to.service,
+        incidentId,
+        severity: to.severity,
+        severityRank: severityRank(to.severity),
+        openingEventId: alarm.eventId,
+        expiresAt: Math.floor(now.getTime() / 1000) + settings.lockSeconds,
+      },
+      now,
+      ...(ended ? { endedExecution: ended } : {}),
+      entry: alarmEntry(alarm, to, 'alarm'),
+      record: {
+        service: to.service,
+        ...(settings.cluster ? { cluster: settings.cluster } : {}),
+        severity: to.severity,
+        trigger: { kind: 'alarm', alarmName: alarm.alarmName },
+        openedAt: alarm.at,
+        startInput: JSON.stringify(input),
+        requireApproval,
+        ...(budget ? { budget: { used: budget.used, limit: settings.budget.maxAutomatic, windowSeconds: settings.budget.windowSeconds } } : {}),
+      },
+      ...(budget?.write ? { budget: budget.write } : {}),
+    });
+    if (result === 'budget-changed') continue;
+    if (result === 'lock-taken') return result;
+    if (result === 'already-recorded') return openIncident(incidentId, alarm, to, deps);
+    return startOpened(incidentId, alarm, to, deps, { input, requireApproval, used: budget?.used, recorded: true });
+  }
+  throw new IncidentStoreError(`remediation budget of ${to.service}: too much contention, try again`);
+}
+
+/** The procedure of an incident just recorded (or the record found again on a redelivery). */
+async function startOpened(
+  incidentId: string,
+  alarm: AlarmChange,
+  to: Destination,
+  deps: StartIncidentDeps,
+  opened: { input: Record<string, unknown>; requireApproval: boolean; used: number | undefined; recorded: boolean; incident?: { startInput?: string; requireApproval?: boolean } },
+): Promise<StartIncidentResult> {
   const { settings, store, log } = deps;
+  const procedure = settings.procedures[to.severity];
+  if (!procedure) {
+    const reason = `procedure ${to.severity} is not deployed yet: incident ${incidentId} recorded for ${to.service}, no execution started`;
+    if (opened.recorded) await store.appendTimeline(incidentId, [{ at: deps.clock.now().toISOString(), kind: 'not-deployed', what: reason, severity: to.severity }]);
+    log.warn('procedure not deployed', { reason, incidentId, service: to.service, severity: to.severity, alarmName: alarm.alarmName });
+    return { outcome: 'recorded', incidentId, service: to.service, reason };
+  }
+  const { executionArn, fresh } = await startProcedure(incidentId, to.service, to.severity, procedure, opened.incident?.startInput ?? JSON.stringify(opened.input), deps);
+  if (!opened.recorded && !fresh) return duplicate(log, incidentId, to.service, alarm);
+  const approval = opened.incident?.requireApproval ?? opened.requireApproval;
+  log.info(opened.recorded ? 'incident opened' : 'incident already open for this event: execution ensured', {
+    incidentId,
+    service: to.service,
+    severity: to.severity,
+    alarmName: alarm.alarmName,
+    via: to.via,
+    executionArn,
+    requireApproval: approval,
+    ...(approval ? { why: `remediation budget spent: ${opened.used ?? '?'} automatic remediation(s) of ${to.service} in the last ${settings.budget.windowSeconds} s (limit ${settings.budget.maxAutomatic})` } : {}),
+  });
+  return { outcome: 'started', incidentId, service: to.service, executionArn, requireApproval: approval };
+}
+
+/** The opening event again (a redelivery): its record exists; make sure its execution was started. */
+async function openIncident(incidentId: string, alarm: AlarmChange, to: Destination, deps: StartIncidentDeps): Promise<StartIncidentResult> {
+  const { settings, store } = deps;
   const procedure = settings.procedures[to.severity];
   const budget = procedure ? await store.consumeBudget(to.service, incidentId, deps.clock.now(), settings.budget.maxAutomatic, settings.budget.windowSeconds) : undefined;
   const requireApproval = budget?.requireApproval ?? false;
@@ -123,28 +189,8 @@ async function openIncident(incidentId: string, alarm: AlarmChange, to: Destinat
     requireApproval,
     ...(budget ? { budget: { used: budget.used, limit: settings.budget.maxAutomatic, windowSeconds: settings.budget.windowSeconds } } : {}),
   });
-  // A redelivery of the opening event: the record exists; make sure its execution was started.
   const incident = recorded ?? (await store.get(incidentId));
-  if (!procedure) {
-    const reason = `procedure ${to.severity} is not deployed yet: incident ${incidentId} recorded for ${to.service}, no execution started`;
-    if (recorded) await store.appendTimeline(incidentId, [{ at: deps.clock.now().toISOString(), kind: 'not-deployed', what: reason, severity: to.severity }]);
-    log.warn('procedure not deployed', { reason, incidentId, service: to.service, severity: to.severity, alarmName: alarm.alarmName });
-    return { outcome: 'recorded', incidentId, service: to.service, reason };
-  }
-  const { executionArn, fresh } = await startProcedure(incidentId, to.service, to.severity, procedure, incident?.startInput ?? JSON.stringify(input), deps);
-  if (!recorded && !fresh) return duplicate(log, incidentId, to.service, alarm);
-  const approval = incident?.requireApproval ?? requireApproval;
-  log.info(recorded ? 'incident opened' : 'incident already open for this event: execution ensured', {
-    incidentId,
-    service: to.service,
-    severity: to.severity,
-    alarmName: alarm.alarmName,
-    via: to.via,
-    executionArn,
-    requireApproval: approval,
-    ...(approval ? { why: `remediation budget spent: ${budget?.used ?? '?'} automatic remediation(s) of ${to.service} in the last ${settings.budget.windowSeconds} s (limit ${settings.budget.maxAutomatic})` } : {}),
-  });
-  return { outcome: 'started', incidentId, service: to.service, executionArn, requireApproval: approval };
+  return startOpened(incidentId, alarm, to, deps, { input, requireApproval, used: budget?.used, recorded: recorded !== undefined, ...(incident ? { incident } : {}) });
 }
 
 /** An execution's end gets this long to be recorded by its own event before an alarm takes over its lock. */

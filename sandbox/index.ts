@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClients, dynamoClient, type ClientOptions, type Clients } from '#commons/clients';
+import { createClients, dynamoClient, once, type ClientOptions, type Clients } from '#commons/clients';
 import type { StepFunction } from '#commons/step';
 import type { Config } from '#commons/config';
 import { silentLogger } from '#commons/logger';
@@ -108,7 +108,7 @@ export class Sandbox {
       invocations,
     );
     const sfn = new SfnFacade({ clock, region: scenario.region, accountId: scenario.accountId, handlers });
-    server.passThrough('DynamoDB_20120810', dynamoListener());
+    server.passThrough('DynamoDB_20120810', dynamoListener(once(() => dynamoClient(clientOptions))));
     await createTablesFromTemplate(template, dynamoClient(clientOptions));
     const machines = extractStateMachines(template, { region: scenario.region, accountId: scenario.accountId });
     for (const machine of machines) sfn.addStateMachine(machine);

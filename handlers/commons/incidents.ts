@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { alarmRouteSchema, severitySchema, tagKeysSchema, type AlarmRoute, type Severity, type TagKeys } from './alarms.ts';
 import { IncidentFlowsError } from './errors.ts';
@@ -195,6 +195,66 @@ export interface ServiceLock {
   expiresAt: number;
 }
 
+export type OpeningFields = Pick<IncidentRecord, 'service' | 'severity' | 'trigger' | 'openedAt'> & {
+  cluster?: string;
+  startInput?: string;
+  requireApproval?: boolean;
+  budget?: IncidentRecord['budget'];
+};
+
+export interface BudgetDecision {
+  requireApproval: boolean;
+  used: number;
+  /** The budget item to write, if this incident is to be counted; absent when nothing changes. */
+  write?: { item: Record<string, unknown>; version: number };
+}
+
+/** Free, expired, ours already (a redelivery), closed by a lower severity than this one, or held by an ended execution. */
+function claimCondition(lock: Omit<ServiceLock, 'pk' | 'state'>, now: Date, endedExecution?: string) {
+  return {
+    ConditionExpression: `attribute_not_exists(pk) OR expiresAt <= :now OR incidentId = :id OR (#state = :closed AND severityRank < :rank)${endedExecution ? ' OR executionArn = :ended' : ''}`,
+    ExpressionAttributeNames: { '#state': 'state' },
+    ExpressionAttributeValues: {
+      ':now': epochSeconds(now),
+      ':id': lock.incidentId,
+      ':closed': 'closed',
+      ':rank': lock.severityRank,
+      ...(endedExecution ? { ':ended': endedExecution } : {}),
+    },
+  };
+}
+
+/** The update that appends one alarm to an incident, once per event id; `open` fields only if absent. */
+function alarmUpdate(incidentId: string, entry: IncidentTimelineEntry & { eventId: string }, open?: OpeningFields) {
+  const sets = ['timeline = list_append(if_not_exists(timeline, :empty), :entry)', 'id = :incidentId', 'executions = if_not_exists(executions, :noExecutions)'];
+  const values: Record<string, unknown> = {
+    ':empty': [],
+    ':entry': [entry],
+    ':incidentId': incidentId,
+    ':noExecutions': {},
+    ':ids': new Set([entry.eventId]),
+    ':one': 1,
+    ':eventId': entry.eventId,
+  };
+  const names: Record<string, string> = {};
+  if (open) {
+    // The sparse `reconcile` key lets the reconciler find open incidents whose execution ended unrecorded.
+    for (const [field, value] of Object.entries({ status: 'open', reconcile: 'incident-open', ...open })) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = if_not_exists(#${field}, :${field})`);
+    }
+  }
+  return {
+    Key: incidentKey(incidentId),
+    UpdateExpression: `SET ${sets.join(', ')} ADD alarmEventIds :ids, alarmCount :one`,
+    ConditionExpression: 'NOT contains(alarmEventIds, :eventId)',
+    ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+    ExpressionAttributeValues: values,
+  };
+}
+
 const incidentKey = (id: string) => ({ pk: `INCIDENT#${id}` });
 const lockKey = (service: string) => ({ pk: `SERVICE#${service}` });
 const budgetKey = (service: string) => ({ pk: `BUDGET#${service}` });
@@ -262,24 +322,7 @@ export class IncidentStore {
    * holder's execution has ended (its end was never recorded), so its lock may be taken over.
    */
   async claim(lock: Omit<ServiceLock, 'pk' | 'state'>, now: Date, endedExecution?: string): Promise<boolean> {
-    return writeIf(
-      this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...lockKey(lock.service), ...lock, state: 'open' },
-          // Free, expired, ours already (a redelivery), closed by a lower severity than this one, or held by an ended execution.
-          ConditionExpression: `attribute_not_exists(pk) OR expiresAt <= :now OR incidentId = :id OR (#state = :closed AND severityRank < :rank)${endedExecution ? ' OR executionArn = :ended' : ''}`,
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':now': epochSeconds(now),
-            ':id': lock.incidentId,
-            ':closed': 'closed',
-            ':rank': lock.severityRank,
-            ...(endedExecution ? { ':ended': endedExecution } : {}),
-          },
-        }),
-      ),
-    );
+    return writeIf(this.db.send(new PutCommand({ TableName: this.table, Item: { ...lockKey(lock.service), ...lock, state: 'open' }, ...claimCondition(lock, now, endedExecution) })));
   }
 
   /** Raises the lock's severity if the incident still holds it at a lower one. */
@@ -369,43 +412,76 @@ export class IncidentStore {
   async recordAlarm(
     incidentId: string,
     entry: IncidentTimelineEntry & { eventId: string },
-    open?: Pick<IncidentRecord, 'service' | 'severity' | 'trigger' | 'openedAt'> & { cluster?: string; startInput?: string; requireApproval?: boolean; budget?: IncidentRecord['budget'] },
+    open?: OpeningFields,
   ): Promise<IncidentRecord | undefined> {
-    const sets = ['timeline = list_append(if_not_exists(timeline, :empty), :entry)', 'id = :incidentId', 'executions = if_not_exists(executions, :noExecutions)'];
-    const values: Record<string, unknown> = {
-      ':empty': [],
-      ':entry': [entry],
-      ':incidentId': incidentId,
-      ':noExecutions': {},
-      ':ids': new Set([entry.eventId]),
-      ':one': 1,
-      ':eventId': entry.eventId,
-    };
-    const names: Record<string, string> = {};
-    if (open) {
-      // The sparse `reconcile` key lets the reconciler find open incidents whose execution ended unrecorded.
-      for (const [field, value] of Object.entries({ status: 'open', reconcile: 'incident-open', ...open })) {
-        if (value === undefined) continue;
-        names[`#${field}`] = field;
-        values[`:${field}`] = value;
-        sets.push(`#${field} = if_not_exists(#${field}, :${field})`);
-      }
-    }
+    const update = alarmUpdate(incidentId, entry, open);
     try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: incidentKey(incidentId),
-          UpdateExpression: `SET ${sets.join(', ')} ADD alarmEventIds :ids, alarmCount :one`,
-          ConditionExpression: 'NOT contains(alarmEventIds, :eventId)',
-          ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-          ExpressionAttributeValues: values,
-          ReturnValues: open ? 'ALL_NEW' : 'NONE',
-        }),
-      );
+      const out = await this.db.send(new UpdateCommand({ TableName: this.table, ...update, ReturnValues: open ? 'ALL_NEW' : 'NONE' }));
       return (out.Attributes as IncidentRecord | undefined) ?? ({ id: incidentId } as IncidentRecord);
     } catch (err) {
       if ((err as Error).name === 'ConditionalCheckFailedException') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The budget's verdict for this incident, and the write that would record it — made inside the
+   * opening transaction (`open`), so a budget is never spent on an incident that did not open.
+   */
+  async budgetDecision(service: string, incidentId: string, now: Date, limit: number, windowSeconds: number): Promise<BudgetDecision> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: budgetKey(service), ConsistentRead: true }));
+    const item = out.Item as { remediations?: { at: number; incidentId: string }[]; version?: number } | undefined;
+    const since = now.getTime() - windowSeconds * 1000;
+    const recent = (item?.remediations ?? []).filter((r) => r.at > since);
+    if (recent.some((r) => r.incidentId === incidentId)) return { requireApproval: false, used: recent.length };
+    if (recent.length >= limit) return { requireApproval: true, used: recent.length };
+    const version = item?.version ?? 0;
+    return {
+      requireApproval: false,
+      used: recent.length + 1,
+      write: { item: { ...budgetKey(service), service, remediations: [...recent, { at: now.getTime(), incidentId }], version: version + 1 }, version },
+    };
+  }
+
+  /**
+   * Opens an incident in one DynamoDB transaction: the service's lock, the incident record with its
+   * first alarm and start input, and the budget — all or none, so a failure in between can never
+   * leave a lock without the record a later alarm needs to finish the job.
+   */
+  async open(p: {
+    lock: Omit<ServiceLock, 'pk' | 'state'>;
+    now: Date;
+    endedExecution?: string;
+    entry: IncidentTimelineEntry & { eventId: string };
+    record: OpeningFields;
+    budget?: BudgetDecision['write'];
+  }): Promise<'opened' | 'lock-taken' | 'already-recorded' | 'budget-changed'> {
+    const claim = claimCondition(p.lock, p.now, p.endedExecution);
+    const update = alarmUpdate(p.lock.incidentId, p.entry, p.record);
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+      { Put: { TableName: this.table, Item: { ...lockKey(p.lock.service), ...p.lock, state: 'open' }, ...claim } },
+      { Update: { TableName: this.table, ...update } },
+    ];
+    if (p.budget) {
+      items.push({
+        Put: {
+          TableName: this.table,
+          Item: p.budget.item,
+          ConditionExpression: 'attribute_not_exists(pk) OR #version = :v',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':v': p.budget.version },
+        },
+      });
+    }
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      return 'opened';
+    } catch (err) {
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+      if ((err as Error).name !== 'TransactionCanceledException' || !reasons) throw err;
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'lock-taken';
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') return 'already-recorded';
+      if (reasons[2]?.Code === 'ConditionalCheckFailed') return 'budget-changed';
       throw err;
     }
   }

@@ -172,3 +172,18 @@ describe('a claim whose execution never started does not leave the service witho
     });
   });
 });
+
+describe('opening an incident is one transaction', () => {
+  test('DynamoDB failing in the middle of opening leaves nothing half-done: the next alarm opens the incident and starts it', async () => {
+    // Every attempt (the SDK's three) of the opening's write fails once the read went through.
+    const outage = { api: 'dynamodb' as const, kind: 'server-error' as const, rate: 1, operations: ['UpdateItem', 'TransactWriteItems'], maxFailures: 3 };
+    await withIncidents({ faults: [outage] }, async (sandbox, eventBridge) => {
+      const first = await eventBridge.fireAlarm({ alarmName: `${AXON}-unhealthy-hosts` }).catch((e: Error) => e);
+      expect(first).toBeInstanceOf(Error);
+      expect(executions(sandbox)).toHaveLength(0);
+      const second = await eventBridge.fireAlarm({ alarmName: `${AXON}-5xx-rate` });
+      expect(second.outcome).toBe('started');
+      expect(executions(sandbox)).toHaveLength(1);
+    });
+  });
+});
