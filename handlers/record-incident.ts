@@ -3,7 +3,7 @@ import { fullHistory } from '#commons/execution-history';
 import * as z from 'zod';
 import { documentClient, ecsClient, once, sfnClient, snsClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
-import { IncidentStore, incidentSettingsFromEnv, type IncidentRecord, type IncidentSettings } from '#commons/incidents';
+import { IncidentStore, incidentIdOf, incidentSettingsFromEnv, type IncidentRecord, type IncidentSettings } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
 import { headline, renderReport, summariseExecution, type ExecutionFacts, type ReportPoster } from '#commons/report';
 import { escapeSlackText, fetchSlackApi, loadSlackSecrets, type SlackApi } from '#commons/slack';
@@ -151,10 +151,7 @@ async function settlePoint(deps: RecordIncidentDeps, cluster: string, service: s
   return settleRestorePoint(deps, point, executionArn, status);
 }
 
-/** Alarm starts are named `<incident id>--p0`; anything else (console, CLI) is an incident of its own. */
-export function incidentIdOf(executionName: string): string {
-  return /^(.+)--p[0-2]$/.exec(executionName)?.[1] ?? executionName;
-}
+export { incidentIdOf } from '#commons/incidents';
 
 async function describe(sfn: SFNClient, executionArn: string): Promise<ExecutionFacts> {
   const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));

@@ -7,6 +7,7 @@ import { assessImpact } from './assess.ts';
 import { watchStability } from './watch-stability.ts';
 import { WatchStore } from '#stability/watches';
 import { RestorePoints } from '#safety/restore-points';
+import { IncidentStore } from '#commons/incidents';
 import { inspectChanges } from './inspect-changes.ts';
 import { restartService } from './restart-service.ts';
 import { restoreDesiredCount } from './restore-desired-count.ts';
@@ -62,11 +63,12 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
   };
   const watches = new WatchStore(clients.dynamo, config.watchesTable);
   const points = new RestorePoints(clients.dynamo, config.incidentsTable);
+  const incidents = new IncidentStore(clients.dynamo, config.incidentsTable);
   return {
     assess: wrap('assess', (e) => assessImpact(e, { ecs: clients.ecs, clock, config })),
     'inspect-changes': wrap('inspect-changes', (e) => inspectChanges(e, { ecs: clients.ecs, cloudtrail: clients.cloudtrail, clock })),
     'review-logs': wrap('review-logs', (e) => reviewLogs(e, { logs: clients.logs, clock })),
-    'restart-service': wrap('restart-service', (e) => restartService(e, { config, ecs: clients.ecs, ecsOnce: clients.ecsOnce, elbv2: clients.elbv2, clock, points })),
+    'restart-service': wrap('restart-service', (e) => restartService(e, { config, incidents, ecs: clients.ecs, ecsOnce: clients.ecsOnce, elbv2: clients.elbv2, clock, points })),
     'watch-stability': wrap('watch-stability', (e) =>
       watchStability(e, { ecs: clients.ecs, elbv2: clients.elbv2, sfn: clients.sfn, watches, clock, log: (deps.logger ?? createLogger)('watch-stability') }),
     ),

@@ -7,7 +7,8 @@ import { createLogger } from '#commons/logger';
 import { incidentSchema } from '#commons/schemas';
 import { step } from '#commons/step';
 import { parseInput } from '#commons/validation';
-import { InvalidInputError } from '#commons/errors';
+import { InvalidInputError, ServiceBusyError } from '#commons/errors';
+import { IncidentStore } from '#commons/incidents';
 import { RestorePoints } from '#safety/restore-points';
 import { configFromEnv, type Config } from '#commons/config';
 import { requireManaged } from '#commons/incident';
@@ -16,7 +17,9 @@ import { waitPlanFor } from '#stability/plan';
 import * as z from 'zod';
 
 export interface RestartDeps {
-  config: Pick<Config, 'managedServices'>;
+  config: Pick<Config, 'managedServices' | 'lockSeconds'>;
+  /** The service's lock: only the execution holding it may change the service. */
+  incidents: IncidentStore;
   ecs: ECSClient;
   /** ECS without SDK retries, for the change itself: its retry must go through forceOnce's check. */
   ecsOnce: ECSClient;
@@ -85,6 +88,12 @@ export async function restartService(event: unknown, deps: RestartDeps): Promise
     const change: PlannedChange = { call: 'UpdateService', ...base, desiredCount: point.desiredCount };
     const service = incident.dryRun ? await describeService(deps.ecs, incident.cluster, incident.service) : await apply(deps.ecsOnce, change);
     return { attempt, mode, phase: 'scale-out', desiredBefore: point.desiredCount, startedAt, goal: 'serving', wait: await plan(deps, service, incident.expectedStartSeconds), dryRun: incident.dryRun, changes: [change] };
+  }
+
+  // One restart loop per service: this execution must hold the service (a redriven or console-started
+  // run takes a free lock; another live holder means another loop is running — change nothing).
+  if (!incident.dryRun && !(await deps.incidents.holdForChange({ service: incident.service, executionArn: execution, now: deps.clock.now(), lockSeconds: deps.config.lockSeconds }))) {
+    throw new ServiceBusyError(`${incident.service} is being remediated by another execution (see \`incident-flows status\`): this one changed nothing`);
   }
 
   // Before any change, the count to come back to is written where it outlives this execution: what
@@ -164,6 +173,17 @@ async function apply(ecs: ECSClient, change: PlannedChange): Promise<Service> {
 }
 
 // No SDK retries for the changes: a retry must go through forceOnce's check, so it is the workflow's (TransientAwsError).
-const defaults = once(() => ({ config: configFromEnv(), ecs: ecsClient(), ecsOnce: ecsClient({ maxAttempts: 1 }), elbv2: elbv2Client(), clock: systemClock, points: new RestorePoints(documentClient(), configFromEnv().incidentsTable) }));
+const defaults = once(() => {
+  const config = configFromEnv();
+  return {
+    config,
+    incidents: new IncidentStore(documentClient(), config.incidentsTable),
+    ecs: ecsClient(),
+    ecsOnce: ecsClient({ maxAttempts: 1 }),
+    elbv2: elbv2Client(),
+    clock: systemClock,
+    points: new RestorePoints(documentClient(), config.incidentsTable),
+  };
+});
 const log = once(() => createLogger('restart-service'));
 export const handler = step('restart-service', log, (event) => restartService(event, defaults()));

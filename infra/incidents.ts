@@ -73,11 +73,14 @@ export class IncidentRecords extends Construct {
   readonly alarmRule: events.Rule;
   readonly executionEndRule: events.Rule;
   readonly deadLetters: sqs.Queue;
+  /** How long a service lock lasts: longer than the longest execution. */
+  readonly lockSeconds: number;
 
   constructor(scope: Construct, id: string, props: IncidentRecordsProps) {
     super(scope, id);
     const { config } = props;
     const settings = parseContext(props.settings ?? this.node.tryGetContext('incidentFlowsIncidents'));
+    this.lockSeconds = Math.max(settings.lockSeconds, (props.longestExecution?.toSeconds() ?? 0) + LOCK_MARGIN_SECONDS);
     const routes = settings.routes ?? config.services.map((s) => ({ alarmPrefix: `${s.name}-`, service: s.name, severity: 'P0' as Severity }));
     const procedures: Partial<Record<Severity, sfn.IStateMachine>> = {};
     for (const [severity, workflow] of Object.entries(settings.procedures) as [Severity, string][]) {
@@ -107,7 +110,7 @@ export class IncidentRecords extends Construct {
       PROCEDURES: Stack.of(this).toJsonString(Object.fromEntries(Object.entries(procedures).map(([s, m]) => [s, m.stateMachineArn]))),
       REMEDIATION_BUDGET: String(settings.remediationBudget),
       REMEDIATION_WINDOW_SECONDS: String(settings.remediationWindowSeconds),
-      INCIDENT_LOCK_SECONDS: String(Math.max(settings.lockSeconds, (props.longestExecution?.toSeconds() ?? 0) + LOCK_MARGIN_SECONDS)),
+      INCIDENT_LOCK_SECONDS: String(this.lockSeconds),
       INCIDENT_COOLDOWN_SECONDS: String(settings.cooldownSeconds),
       SERVICE_INPUTS: JSON.stringify(Object.fromEntries(config.services.filter((s) => s.logGroup).map((s) => [s.name, { logGroup: s.logGroup }]))),
       LOG_LEVEL: config.logLevel,

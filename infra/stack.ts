@@ -60,7 +60,9 @@ export class IncidentFlowsStack extends Stack {
       paging: this.paging,
     });
     // The restart writes the count to come back to before its first change; the fail-safe reads it.
-    this.incidents.table.grant(this.functions['restart-service'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    this.incidents.table.grant(this.functions['restart-service'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    // A console start's restart takes the service's lock for as long as the alarm starts do.
+    this.functions['restart-service'].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
     this.incidents.table.grant(this.functions['restore-desired-count'], 'dynamodb:GetItem');
   }
 

@@ -230,6 +230,7 @@ function sandboxConfig(scenario: Scenario, url: string): Config {
     incidentsTable: 'incident-flows-incidents',
     approvalsTable: 'incident-flows-approvals',
     watchesTable: 'incident-flows-stability-watches',
+    lockSeconds: 7200,
   };
 }
 

@@ -23,6 +23,8 @@ export interface Config {
   approvalsTable: string;
   /** DynamoDB table of the waits in progress (stability watches and their task tokens). */
   watchesTable: string;
+  /** How long a service lock taken by a console start lasts (the stack sets the longest execution plus a margin). */
+  lockSeconds: number;
 }
 
 /** What a team configures per service; a start input may still override each field. */
@@ -56,6 +58,7 @@ const envSchema = z.object({
   INCIDENTS_TABLE: z.string().min(1).default('incident-flows-incidents'),
   APPROVALS_TABLE: z.string().min(1).default('incident-flows-approvals'),
   WATCHES_TABLE: z.string().min(1).default('incident-flows-stability-watches'),
+  INCIDENT_LOCK_SECONDS: z.coerce.number().int().min(60).default(7200),
 });
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
@@ -73,6 +76,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     incidentsTable: e.INCIDENTS_TABLE,
     approvalsTable: e.APPROVALS_TABLE,
     watchesTable: e.WATCHES_TABLE,
+    lockSeconds: e.INCIDENT_LOCK_SECONDS,
   };
 }
 

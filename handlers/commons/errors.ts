@@ -19,6 +19,9 @@ export class ServiceNotFoundError extends IncidentFlowsError {}
 /** The service is not in the configured allow-list, so the workflows may not touch it. */
 export class ServiceNotManagedError extends IncidentFlowsError {}
 
+/** Another execution holds the service (one active incident per service): this one changes nothing. */
+export class ServiceBusyError extends IncidentFlowsError {}
+
 /** Throttling, 5xx or a network failure talking to AWS: safe to retry with backoff. */
 export class TransientAwsError extends IncidentFlowsError {
   constructor(

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { alarmRouteSchema, severitySchema, tagKeysSchema, type AlarmRoute, type Severity, type TagKeys } from './alarms.ts';
+import { alarmRouteSchema, severityRank, severitySchema, tagKeysSchema, type AlarmRoute, type Severity, type TagKeys } from './alarms.ts';
 import { IncidentFlowsError } from './errors.ts';
 import { writeIf } from './dynamo.ts';
 
@@ -256,6 +256,11 @@ function alarmUpdate(incidentId: string, entry: IncidentTimelineEntry & { eventI
 }
 
 const incidentKey = (id: string) => ({ pk: `INCIDENT#${id}` });
+
+/** Alarm starts are named `<incident id>--p0`; anything else (console, CLI) is an incident of its own. */
+export function incidentIdOf(executionName: string): string {
+  return /^(.+)--p[0-2]$/.exec(executionName)?.[1] ?? executionName;
+}
 const lockKey = (service: string) => ({ pk: `SERVICE#${service}` });
 const budgetKey = (service: string) => ({ pk: `BUDGET#${service}` });
 const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -323,6 +328,49 @@ export class IncidentStore {
    */
   async claim(lock: Omit<ServiceLock, 'pk' | 'state'>, now: Date, endedExecution?: string): Promise<boolean> {
     return writeIf(this.db.send(new PutCommand({ TableName: this.table, Item: { ...lockKey(lock.service), ...lock, state: 'open' }, ...claimCondition(lock, now, endedExecution) })));
+  }
+
+  /**
+   * The execution about to change the service must hold its lock: the alarm's incident it belongs
+   * to, itself already, or a free, expired or closed lock it takes now (a console start). Another
+   * live holder means another restart loop is running: false, and nothing may change.
+   */
+  async holdForChange(p: { service: string; executionArn: string; now: Date; lockSeconds: number }): Promise<boolean> {
+    const incidentId = incidentIdOf(p.executionArn.split(':').pop() ?? p.executionArn);
+    const mine = await writeIf(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: lockKey(p.service),
+          UpdateExpression: 'SET executionArn = :arn',
+          ConditionExpression: '#state = :open AND expiresAt > :now AND (executionArn = :arn OR (incidentId = :id AND attribute_not_exists(executionArn)))',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':arn': p.executionArn, ':id': incidentId, ':open': 'open', ':now': epochSeconds(p.now) },
+        }),
+      ),
+    );
+    if (mine) return true;
+    return writeIf(
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...lockKey(p.service),
+            service: p.service,
+            incidentId,
+            severity: 'P0',
+            severityRank: severityRank('P0'),
+            openingEventId: p.executionArn,
+            executionArn: p.executionArn,
+            state: 'open',
+            expiresAt: epochSeconds(p.now) + p.lockSeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR #state = :closed',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':now': epochSeconds(p.now), ':closed': 'closed' },
+        }),
+      ),
+    );
   }
 
   /** Raises the lock's severity if the incident still holds it at a lower one. */

@@ -2,6 +2,7 @@ import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { expect, test } from 'vitest';
 import { documentClient, ecsClient, elbv2Client } from '#commons/clients';
 import { RestorePoints } from '#safety/restore-points';
+import { IncidentStore } from '#commons/incidents';
 import { resolveIncident } from '#commons/incident';
 import { restartService } from '../../handlers/restart-service.ts';
 import { restoreDesiredCount } from '../../handlers/restore-desired-count.ts';
@@ -17,6 +18,7 @@ const config = {
   incidentsTable: 'incidents',
   approvalsTable: 'approvals',
   watchesTable: 'watches',
+  lockSeconds: 7200,
 };
 
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:incident-flows-p0-system-down:test';
@@ -27,7 +29,7 @@ test('scale-to-zero comes back to the count ECS had just before the change, rais
     // Assessed at 2; autoscaling then raised the service to 4 while people decided.
     await ecs.send(new UpdateServiceCommand({ cluster: 'acme-cluster', service: 'acme-axon', desiredCount: 4 }));
     const incident = resolveIncident({ service: 'acme-axon', restartMode: 'scale-to-zero' }, config);
-    const deps = { ecs, ecsOnce: ecs, elbv2: elbv2Client(sandbox.clientOptions()), clock: sandbox.clock, config, points: new RestorePoints(documentClient(sandbox.clientOptions()), 'incident-flows-incidents') };
+    const deps = { ecs, ecsOnce: ecs, elbv2: elbv2Client(sandbox.clientOptions()), clock: sandbox.clock, config, points: new RestorePoints(documentClient(sandbox.clientOptions()), 'incident-flows-incidents'), incidents: new IncidentStore(documentClient(sandbox.clientOptions()), 'incident-flows-incidents') };
     const scaleIn = await restartService({ incident, attempt: 'restart', execution: EXECUTION }, deps);
     expect(scaleIn).toMatchObject({ phase: 'scale-in', goal: 'stopped', desiredBefore: 4 });
     const scaleOut = await restartService({ incident, attempt: 'scale-out', execution: EXECUTION }, deps);
@@ -42,7 +44,7 @@ test('a retried scale-in that finds the service already at 0 still comes back to
     const ecs = ecsClient(sandbox.clientOptions());
     const incident = resolveIncident({ service: 'acme-axon', restartMode: 'scale-to-zero' }, config);
     const points = new RestorePoints(documentClient(sandbox.clientOptions()), 'incident-flows-incidents');
-    const deps = { ecs, ecsOnce: ecs, elbv2: elbv2Client(sandbox.clientOptions()), clock: sandbox.clock, points, config };
+    const deps = { ecs, ecsOnce: ecs, elbv2: elbv2Client(sandbox.clientOptions()), clock: sandbox.clock, points, config, incidents: new IncidentStore(documentClient(sandbox.clientOptions()), 'incident-flows-incidents') };
     await restartService({ incident, attempt: 'restart', execution: EXECUTION }, deps);
     sandbox.clock.advance(30);
     expect(sandbox.fleet.snapshot('acme-axon')!.desiredCount).toBe(0);
@@ -58,7 +60,7 @@ test('invoked by hand, the restart and the fail-safe never scale a service up, a
     const ecs = ecsClient(clients);
     const points = new RestorePoints(documentClient(clients), 'incident-flows-incidents');
     const managed = { ...config, managedServices: ['acme-axon'] };
-    const deps = { ecs, ecsOnce: ecs, elbv2: elbv2Client(clients), clock: sandbox.clock, points, config: managed };
+    const deps = { ecs, ecsOnce: ecs, elbv2: elbv2Client(clients), clock: sandbox.clock, points, config: managed, incidents: new IncidentStore(documentClient(clients), 'incident-flows-incidents') };
     const incident = resolveIncident({ service: 'acme-axon' }, config);
     // The fail-safe with a made-up count and no restore point: nothing to restore, nothing changed.
     expect(await restoreDesiredCount({ incident, desiredCount: 400 }, deps)).toMatchObject({ restored: false, to: 2 });

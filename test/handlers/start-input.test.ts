@@ -12,6 +12,7 @@ const config: Config = {
   incidentsTable: 'incidents',
   approvalsTable: 'approvals',
   watchesTable: 'watches',
+  lockSeconds: 7200,
 };
 
 function rejection(input: unknown, cfg: Config = config): Error {

@@ -33,6 +33,7 @@ const sandboxConfig: Config = {
   incidentsTable: 'incident-flows-incidents',
   approvalsTable: 'incident-flows-approvals',
   watchesTable: 'incident-flows-stability-watches',
+  lockSeconds: 7200,
 };
 // Tasks that run but fail their container health check: the scale-in has running tasks to stop (10 s drain).
 const UNHEALTHY: ScenarioInput = { faults: [{ service: SERVICE, kind: 'failing-health-check' }] };

@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { ecsClient } from '#commons/clients';
 import { SLACK_USERS } from '../../sandbox/slack.ts';
 import { SERVICE, withPendingApproval } from '../approvals/support.ts';
+import { eventBridgeOf } from '../../sandbox/eventbridge.ts';
 import { mutatingCalls, runP0, withSandbox } from '../support/p0.ts';
 
 /** P0's promises where AWS and people behave less kindly than a drill (issue 8). */
@@ -41,6 +42,33 @@ describe('a change whose answer was lost is not made twice', () => {
       expect(sandbox.calls.filter((c) => c.operation === 'UpdateService').map((c) => c.status)).toEqual([500]);
       expect(run.history.filter((e) => e.type === 'LambdaFunctionFailed')).toHaveLength(1);
       expect(run.output.restart.deploymentId).toBe(sandbox.fleet.snapshot(SERVICE)!.deployments[0]!.id);
+    });
+  });
+});
+
+describe('one restart loop per service', () => {
+  test('a console start while an alarm\'s incident is remediating the service changes nothing, and says why', async () => {
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'crash-loop' }] }, async (sandbox) => {
+      sandbox.playOut();
+      const eventBridge = eventBridgeOf(sandbox);
+      let consoleArn = '';
+      // The moment the alarm's execution starts waiting for its restart, someone starts P0 from the console.
+      const off = sandbox.sfn.onEvent((event, record) => {
+        if (!consoleArn && record.name.endsWith('--p0') && event.stateEnteredEventDetails?.name === 'Wait until the restart is stable') {
+          off();
+          consoleArn = sandbox.sfn.start('incident-flows-p0-system-down', { service: SERVICE, trigger: { kind: 'manual', by: 'jane' } });
+        }
+      });
+      const alarm = await eventBridge.fireAlarm({ alarmName: `${SERVICE}-unhealthy-hosts` });
+      expect(alarm.outcome).toBe('started');
+      await eventBridge.drain();
+      const consoleRun = sandbox.sfn.execution(consoleArn);
+      expect(consoleRun.status).toBe('FAILED');
+      const failed = sandbox.sfn.history(consoleArn).find((e) => e.type === 'LambdaFunctionFailed');
+      expect(failed?.lambdaFunctionFailedEventDetails?.error).toBe('ServiceBusyError');
+      // Only the alarm's execution changed the service: one forced deployment.
+      expect(mutatingCalls(sandbox)).toHaveLength(1);
+      expect(sandbox.fleet.snapshot(SERVICE)).toMatchObject({ desiredCount: 2, runningCount: 2 });
     });
   });
 });
