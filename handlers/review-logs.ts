@@ -1,6 +1,8 @@
-import { type CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { type CloudWatchLogsClient, type FilteredLogEvent, FilterLogEventsCommand, type FilterLogEventsCommandOutput } from '@aws-sdk/client-cloudwatch-logs';
 import { logsClient, once } from '#commons/clients';
-import { systemClock, type Clock } from '#commons/clock';
+import { systemClock } from '#commons/clock';
+import { pacer, sleepOn, type SleepingClock } from '#commons/pacing';
+import { isTransientAwsError } from '#commons/errors';
 import { createLogger } from '#commons/logger';
 import { incidentSchema } from '#commons/schemas';
 import { step } from '#commons/step';
@@ -9,8 +11,11 @@ import * as z from 'zod';
 
 export interface ReviewLogsDeps {
   logs: CloudWatchLogsClient;
-  clock: Clock;
+  /** Paces FilterLogEvents and keeps the budget: `sleep` when the clock has one (the sandbox's), a timer otherwise. */
+  clock: SleepingClock;
 }
+
+export type StoppedBecause = 'page-limit' | 'time-budget' | 'throttled' | 'failing';
 
 export interface LogReview {
   logGroup: string;
@@ -18,11 +23,20 @@ export interface LogReview {
   available: boolean;
   note?: string;
   count: number;
-  /** True when the page budget ran out before the window did: count is a lower bound. */
+  /** True when the review stopped before the window did: count is a lower bound. */
   truncated: boolean;
   top: { message: string; count: number; example: string }[];
   firstAt?: string;
   lastAt?: string;
+  /** Why it stopped early, when it did. */
+  stoppedBecause?: StoppedBecause;
+  /** Every matching line from this time to the window's end was read (newest first, so the latest errors are never the ones missed). */
+  readFrom?: string;
+  /** FilterLogEvents calls answered, how many came back empty with a nextToken, how many were throttled, and the time taken. */
+  pages: number;
+  emptyPages: number;
+  throttled: number;
+  elapsedSeconds: number;
 }
 
 const inputSchema = z
@@ -32,7 +46,16 @@ const inputSchema = z
   })
   .strict();
 
-const MAX_PAGES = 10;
+/** FilterLogEvents calls at most, whatever the log volume (empty pages included). */
+const MAX_PAGES = 40;
+/** Of the Lambda's 30 s timeout: the last call's latency and the answer fit in the rest. */
+const BUDGET_SECONDS = 20;
+/** FilterLogEvents allows 5 requests/s per account and region: at most 4 in any second from here. */
+const PACE = { calls: 4, seconds: 1 };
+/** Waits after a throttled (or 5xx) call, at most 50 % shorter; after the last, the review stops. */
+const BACKOFF_SECONDS = [0.5, 1, 2];
+/** The window is read newest first: the last 5 minutes, then back to 15, 60, 240 and 1440 minutes before its end. */
+const SLICE_MINUTES = [5, 15, 60, 240, 1440];
 const TOP = 5;
 
 /** Review logs: `logs filter-log-events --filter-pattern ERROR` for the lookback window, grouped by message shape. */
@@ -40,49 +63,177 @@ export async function reviewLogs(event: unknown, deps: ReviewLogsDeps): Promise<
   const { incident, pattern } = parseInput(inputSchema, event, 'review-logs input');
   const end = deps.clock.now().getTime();
   const start = end - incident.lookbackMinutes * 60_000;
-  const groups = new Map<string, { count: number; example: string }>();
-  let count = 0;
-  let first: number | undefined;
-  let last: number | undefined;
-  let nextToken: string | undefined;
-  let pages = 0;
+  const search = new LogSearch(deps, { logGroupName: incident.logGroup, filterPattern: pattern });
+  const tally = new Tally();
+  /** Start of the newest stretch read to its end. */
+  let readFrom: number | undefined;
   try {
-    do {
-      const out = await deps.logs.send(
-        new FilterLogEventsCommand({ logGroupName: incident.logGroup, filterPattern: pattern, startTime: start, endTime: end, nextToken }),
-      );
-      for (const e of out.events ?? []) {
-        count += 1;
-        const ts = e.timestamp ?? 0;
-        first = first === undefined ? ts : Math.min(first, ts);
-        last = last === undefined ? ts : Math.max(last, ts);
-        const message = (e.message ?? '').trim();
-        const key = shapeOf(message);
-        const g = groups.get(key);
-        if (g) g.count += 1;
-        else groups.set(key, { count: 1, example: message.slice(0, 500) });
-      }
-      nextToken = out.nextToken;
-      pages += 1;
-    } while (nextToken && pages < MAX_PAGES);
+    // One call reads a quiet window whole. A large group answers with a nextToken: then the window
+    // is read again newest first, slice by slice, so that the latest lines are never the ones missed.
+    const whole = await search.page({ from: start, to: end }, undefined);
+    if (whole && !whole.nextToken) {
+      tally.add(whole.events ?? []);
+      readFrom = start;
+    } else if (whole) {
+      readFrom = await readNewestFirst(search, tally, slices(start, end));
+    }
   } catch (err) {
     if ((err as Error).name !== 'ResourceNotFoundException') throw err;
-    return { logGroup: incident.logGroup, pattern, available: false, note: `log group ${incident.logGroup} does not exist`, count: 0, truncated: false, top: [] };
+    const note = `log group ${incident.logGroup} does not exist`;
+    return { logGroup: incident.logGroup, pattern, available: false, note, count: 0, truncated: false, top: [], ...search.figures() };
   }
-  const top = [...groups.entries()]
-    .sort((a, b) => b[1].count - a[1].count)
-    .slice(0, TOP)
-    .map(([message, g]) => ({ message, count: g.count, example: g.example }));
+  const stopped = search.stoppedBecause;
   return {
     logGroup: incident.logGroup,
     pattern,
     available: true,
-    count,
-    truncated: Boolean(nextToken),
-    top,
-    ...(first !== undefined ? { firstAt: new Date(first).toISOString() } : {}),
-    ...(last !== undefined ? { lastAt: new Date(last).toISOString() } : {}),
+    ...(stopped ? { note: stoppedNote(stopped, { ...search.figures(), readFrom, end, count: tally.count, pattern }) } : {}),
+    count: tally.count,
+    truncated: stopped !== undefined,
+    top: tally.top(TOP),
+    ...(tally.first !== undefined ? { firstAt: new Date(tally.first).toISOString() } : {}),
+    ...(tally.last !== undefined ? { lastAt: new Date(tally.last).toISOString() } : {}),
+    ...(stopped ? { stoppedBecause: stopped } : {}),
+    ...(readFrom !== undefined ? { readFrom: new Date(readFrom).toISOString() } : {}),
+    ...search.figures(),
   };
+}
+
+/**
+ * FilterLogEvents for one review: paced under the account's rate on the clock, bounded by pages
+ * and by the time budget, backing off when throttled. `page` answers undefined once it stopped.
+ */
+class LogSearch {
+  stoppedBecause: StoppedBecause | undefined;
+  private pages = 0;
+  private emptyPages = 0;
+  private throttled = 0;
+  private calls = 0;
+  private slowestCall = 0;
+  private readonly started: number;
+  private readonly pace: () => Promise<void>;
+
+  constructor(
+    private readonly deps: ReviewLogsDeps,
+    private readonly query: { logGroupName: string; filterPattern: string },
+  ) {
+    this.started = deps.clock.now().getTime();
+    this.pace = pacer(deps.clock, PACE.calls, PACE.seconds);
+  }
+
+  elapsedSeconds(): number {
+    return (this.deps.clock.now().getTime() - this.started) / 1000;
+  }
+
+  figures(): { pages: number; emptyPages: number; throttled: number; elapsedSeconds: number } {
+    return { pages: this.pages, emptyPages: this.emptyPages, throttled: this.throttled, elapsedSeconds: Math.round(this.elapsedSeconds() * 10) / 10 };
+  }
+
+  async page(slice: { from: number; to: number }, nextToken: string | undefined): Promise<FilterLogEventsCommandOutput | undefined> {
+    let failedInARow = 0;
+    for (;;) {
+      if (this.pages >= MAX_PAGES) this.stoppedBecause = 'page-limit';
+      else if (this.elapsedSeconds() + Math.max(PACE.seconds / PACE.calls, this.slowestCall) > BUDGET_SECONDS) this.stoppedBecause = 'time-budget';
+      if (this.stoppedBecause) return undefined;
+      await this.pace();
+      const callStarted = this.deps.clock.now().getTime();
+      try {
+        this.calls += 1;
+        const out = await this.deps.logs.send(new FilterLogEventsCommand({ ...this.query, startTime: slice.from, endTime: slice.to, nextToken }));
+        this.slowestCall = Math.max(this.slowestCall, (this.deps.clock.now().getTime() - callStarted) / 1000);
+        this.pages += 1;
+        if ((out.events ?? []).length === 0 && out.nextToken) this.emptyPages += 1;
+        return out;
+      } catch (err) {
+        if (!isTransientAwsError(err)) throw err;
+        const throttling = (err as Error).name === 'ThrottlingException';
+        if (throttling) this.throttled += 1;
+        // Other callers share the account's rate: back off, jittered so that incidents spread out.
+        const base = BACKOFF_SECONDS[failedInARow];
+        failedInARow += 1;
+        const wait = base === undefined ? undefined : base * (0.5 + 0.5 * spread(`${this.query.logGroupName}/${this.calls}`));
+        if (wait === undefined || this.elapsedSeconds() + wait > BUDGET_SECONDS) {
+          // Nothing read at all: the step fails (retried by the workflow, then noted as unavailable).
+          if (this.pages === 0) throw err;
+          this.stoppedBecause = throttling ? 'throttled' : 'failing';
+          return undefined;
+        }
+        await sleepOn(this.deps.clock, wait);
+      }
+    }
+  }
+}
+
+/** Matching lines counted by message shape, with the first and last time seen. */
+class Tally {
+  count = 0;
+  first: number | undefined;
+  last: number | undefined;
+  private readonly groups = new Map<string, { count: number; example: string }>();
+
+  add(events: FilteredLogEvent[]): void {
+    for (const e of events) {
+      this.count += 1;
+      const ts = e.timestamp ?? 0;
+      this.first = this.first === undefined ? ts : Math.min(this.first, ts);
+      this.last = this.last === undefined ? ts : Math.max(this.last, ts);
+      const message = (e.message ?? '').trim();
+      const key = shapeOf(message);
+      const g = this.groups.get(key);
+      if (g) g.count += 1;
+      else this.groups.set(key, { count: 1, example: message.slice(0, 500) });
+    }
+  }
+
+  top(n: number): LogReview['top'] {
+    return [...this.groups.entries()]
+      .sort((a, b) => b[1].count - a[1].count)
+      .slice(0, n)
+      .map(([message, g]) => ({ message, count: g.count, example: g.example }));
+  }
+}
+
+/** Reads each slice to its end, newest first, until the search stops; returns the start of what was read whole. */
+async function readNewestFirst(search: LogSearch, tally: Tally, windowSlices: { from: number; to: number }[]): Promise<number | undefined> {
+  let readFrom: number | undefined;
+  for (const slice of windowSlices) {
+    let nextToken: string | undefined;
+    do {
+      const out = await search.page(slice, nextToken);
+      if (!out) return readFrom;
+      tally.add(out.events ?? []);
+      // Empty pages with a nextToken are normal (the search goes on through the group): follow them.
+      // The same token twice would loop for ever: that ends the slice.
+      nextToken = out.nextToken && out.nextToken !== nextToken ? out.nextToken : undefined;
+    } while (nextToken);
+    readFrom = slice.from;
+  }
+  return readFrom;
+}
+
+/** The lookback window as [from, to] slices (ms, inclusive, not overlapping), newest first. */
+function slices(start: number, end: number): { from: number; to: number }[] {
+  const out: { from: number; to: number }[] = [];
+  let to = end;
+  for (const minutes of SLICE_MINUTES) {
+    const from = Math.max(start, end - minutes * 60_000);
+    if (from <= to) out.push({ from, to });
+    to = from - 1;
+    if (from === start) break;
+  }
+  if (to >= start) out.push({ from: start, to });
+  return out;
+}
+
+function stoppedNote(why: StoppedBecause, s: { pages: number; elapsedSeconds: number; readFrom: number | undefined; end: number; count: number; pattern: string }): string {
+  const reason = {
+    'page-limit': `stopped after ${s.pages} pages (the limit)`,
+    'time-budget': `stopped after ${Math.round(s.elapsedSeconds)} s (time budget ${BUDGET_SECONDS} s of the 30 s timeout)`,
+    throttled: 'stopped: FilterLogEvents kept answering ThrottlingException',
+    failing: 'stopped: FilterLogEvents kept failing',
+  }[why];
+  const read = s.readFrom !== undefined ? `every ${s.pattern} line from ${hhmmss(s.readFrom)} to ${hhmmss(s.end)} was read, earlier ones only in part` : 'the newest lines were read only in part';
+  return `${reason}: ${read}; ${s.count} is a lower bound`;
 }
 
 /** Groups lines that differ only in numbers, ids, addresses and timestamps. */
@@ -92,6 +243,17 @@ export function shapeOf(message: string): string {
     .replace(/\b[0-9a-f]{8,}\b/gi, '<id>')
     .replace(/\b\d+(\.\d+)*\b/g, '<n>')
     .slice(0, 200);
+}
+
+function hhmmss(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
+
+/** A number in [0, 1) from a string: jitter that replays identically in a drill. */
+function spread(key: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < key.length; i += 1) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  return (h >>> 0) / 2 ** 32;
 }
 
 const defaults = once(() => ({ logs: logsClient(), clock: systemClock }));

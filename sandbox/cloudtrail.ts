@@ -13,13 +13,39 @@ export interface TrailEvent {
   requestParameters: Record<string, unknown>;
   /** Scenario history written before the drill started (not something the workflow did). */
   seeded: boolean;
+  /** The call failed (CloudTrail records refused calls too, e.g. AccessDenied): it changed nothing. */
+  errorCode?: string;
 }
 
 export type TrailRecord = Omit<TrailEvent, 'eventId' | 'eventTime' | 'seeded'> & { eventTime?: Date; seeded?: boolean };
 
+/**
+ * How closely the trail follows AWS's documented limits. The bare store is lenient (the fleet's
+ * unit tests look up what they just did, several times in one virtual instant); the sandbox, and
+ * any test that wants AWS's behaviour, sets `AWS_CLOUDTRAIL`.
+ */
+export interface CloudTrailBehaviour {
+  /**
+   * LookupEvents calls answered in any one second of sandbox time, per account and region; the
+   * next one gets ThrottlingException "Rate exceeded". AWS: 2 ("CloudTrail quotas", LookupEvents).
+   */
+  lookupsPerSecond: number;
+  /**
+   * Seconds from an event to the moment LookupEvents returns it. AWS: "CloudTrail typically
+   * delivers events within an average of about 5 minutes of an API call" — none is kinder.
+   */
+  deliverySeconds: number;
+}
+
+export const AWS_CLOUDTRAIL: CloudTrailBehaviour = { lookupsPerSecond: 2, deliverySeconds: 300 };
+const LENIENT: CloudTrailBehaviour = { lookupsPerSecond: Number.POSITIVE_INFINITY, deliverySeconds: 0 };
+
 const MAX_RESULTS = 50;
 const LOOKUP_KEYS = {
+  EventId: (e: TrailEvent) => [e.eventId],
   EventName: (e: TrailEvent) => [e.eventName],
+  ReadOnly: (e: TrailEvent) => [String(e.readOnly)],
+  ResourceType: (e: TrailEvent) => e.resources.map((r) => r.resourceType),
   ResourceName: (e: TrailEvent) => e.resources.map((r) => r.resourceName),
   Username: (e: TrailEvent) => [e.username],
   EventSource: (e: TrailEvent) => [e.eventSource],
@@ -36,20 +62,74 @@ export class CloudTrailStore {
   /** Oldest first; seeded events may be back-dated, so insertion keeps the order. */
   private readonly list: TrailEvent[] = [];
   private counter = 0;
+  private behaviour: CloudTrailBehaviour;
+  /** Sandbox times (ms) of the LookupEvents calls answered in the last second. */
+  private recentLookups: number[] = [];
+  /** LookupEvents calls answered and refused for rate, since the store was made: what tests count. */
+  readonly lookups = { answered: 0, throttled: 0 };
 
-  constructor(opts: { clock: SimClock; region: string; accountId: string }) {
+  constructor(opts: { clock: SimClock; region: string; accountId: string; behaviour?: Partial<CloudTrailBehaviour> }) {
     this.clock = opts.clock;
     this.region = opts.region;
     this.accountId = opts.accountId;
+    this.behaviour = { ...LENIENT, ...opts.behaviour };
+  }
+
+  /** Switches to AWS's limits (`AWS_CLOUDTRAIL`) or back; applies to the calls that follow. */
+  setBehaviour(behaviour: Partial<CloudTrailBehaviour>): void {
+    this.behaviour = { ...this.behaviour, ...behaviour };
   }
 
   record(e: TrailRecord): TrailEvent {
     const eventTime = e.eventTime ?? this.clock.now();
     const event: TrailEvent = { ...e, eventTime, seeded: e.seeded ?? false, eventId: this.nextId(e.eventName, eventTime) };
-    const at = this.list.findIndex((x) => x.eventTime.getTime() > eventTime.getTime());
-    if (at === -1) this.list.push(event);
-    else this.list.splice(at, 0, event);
+    // Almost every event is recorded as it happens, so the search from the newest end is short.
+    let at = this.list.length;
+    while (at > 0 && this.list[at - 1]!.eventTime.getTime() > eventTime.getTime()) at -= 1;
+    this.list.splice(at, 0, event);
     return event;
+  }
+
+  /**
+   * Bulk history (a busy account, a scenario): many events at once, kept in time order. Marked
+   * seeded unless a record says otherwise, so `mutatingEvents` still lists only what the drill did.
+   */
+  seed(records: TrailRecord[]): void {
+    for (const r of records) {
+      const eventTime = r.eventTime ?? this.clock.now();
+      this.list.push({ ...r, eventTime, seeded: r.seeded ?? true, eventId: this.nextId(r.eventName, eventTime) });
+    }
+    // Stable: events of the same instant keep the order they were recorded in.
+    this.list.sort((a, b) => a.eventTime.getTime() - b.eventTime.getTime());
+  }
+
+  /**
+   * A busy account's trail around one service: dashboards, pollers and automation reading all
+   * day (Describe*, List*, Get* on ECS, ELB, CloudWatch, Step Functions, EC2), other services of
+   * the cluster changed by deploys and autoscaling, same-named services in other clusters
+   * changed too, other families' task definitions registered — spread evenly over [from, to],
+   * deterministically. Cluster and service appear as names or ARNs, as callers send them.
+   * Returns how many events were added.
+   */
+  simulateBusyAccount(opts: BusyAccount): number {
+    const records = busyAccountTraffic({ ...opts, region: this.region, accountId: this.accountId });
+    this.seed(records);
+    return records.length;
+  }
+
+  /**
+   * Records a read-only call the sandbox answered, as CloudTrail records management read events
+   * (the workflows' own Describe* polling fills the trail as it does on AWS). Mutating ECS calls
+   * are recorded by the fleet itself, so only reads are taken here.
+   */
+  recordApiCall(call: { api: string; operation: string; body: Record<string, unknown>; errorCode?: string }): void {
+    const source = EVENT_SOURCES[call.api];
+    if (!source || !READ_ONLY.test(call.operation)) return;
+    const requestParameters: Record<string, unknown> = {};
+    for (const key of ['cluster', 'services', 'tasks', 'serviceName', 'logGroupName', 'executionArn', 'alarmNames']) {
+      if (call.body[key] !== undefined) requestParameters[key] = call.body[key];
+    }
+    this.record({ eventName: call.operation, username: 'incident-flows', eventSource: source, readOnly: true, resources: [], requestParameters, ...(call.errorCode ? { errorCode: call.errorCode } : {}) });
   }
 
   events(): TrailEvent[] {
@@ -66,19 +146,34 @@ export class CloudTrailStore {
   };
 
   private lookupEvents(body: Record<string, unknown>): unknown {
+    const now = this.clock.nowMs();
+    this.admitLookup(now);
     const start = epochSeconds(body, 'StartTime') ?? 0;
-    const end = epochSeconds(body, 'EndTime') ?? this.clock.nowMs();
+    const end = epochSeconds(body, 'EndTime') ?? now;
     if (start > end) throw new AwsServiceError('InvalidTimeRangeException', 'Start time must be before end time.');
     const max = maxResults(body);
     const matchesAttribute = lookupAttributeFilter(body);
+    // Only what CloudTrail has delivered by now: an event from the last minutes may not be there yet.
+    const deliveredBy = now - this.behaviour.deliverySeconds * 1000;
     const newestFirst = this.list
-      .filter((e) => e.eventTime.getTime() >= start && e.eventTime.getTime() <= end && matchesAttribute(e))
+      .filter((e) => e.eventTime.getTime() >= start && e.eventTime.getTime() <= end && e.eventTime.getTime() <= deliveredBy && matchesAttribute(e))
       .reverse();
     const from = pageStart(newestFirst, body.NextToken);
     const page = newestFirst.slice(from, from + max);
     const last = page.at(-1);
     const more = from + max < newestFirst.length && last !== undefined;
     return { Events: page.map((e) => this.toApi(e)), ...(more ? { NextToken: encodeToken(last.eventId) } : {}) };
+  }
+
+  /** LookupEvents' account-wide rate, on the sandbox clock: refused calls do not count against it. */
+  private admitLookup(now: number): void {
+    this.recentLookups = this.recentLookups.filter((t) => t > now - 1000);
+    if (this.recentLookups.length >= this.behaviour.lookupsPerSecond) {
+      this.lookups.throttled += 1;
+      throw new AwsServiceError('ThrottlingException', 'Rate exceeded');
+    }
+    this.recentLookups.push(now);
+    this.lookups.answered += 1;
   }
 
   private toApi(e: TrailEvent): unknown {
@@ -119,6 +214,7 @@ export class CloudTrailStore {
       userAgent: 'aws-sdk-js/3 incident-flows-sandbox',
       requestParameters: e.requestParameters,
       responseElements: null,
+      ...(e.errorCode ? { errorCode: e.errorCode, errorMessage: `${e.errorCode} (sandbox)` } : {}),
       requestID: e.eventId,
       eventID: e.eventId,
       readOnly: e.readOnly,
@@ -186,4 +282,101 @@ function pageStart(events: TrailEvent[], token: unknown): number {
 
 function encodeToken(eventId: string): string {
   return Buffer.from(eventId, 'utf8').toString('base64url');
+}
+
+/** Where each sandbox API's calls come from in CloudTrail. */
+const EVENT_SOURCES: Record<string, string> = {
+  ecs: 'ecs.amazonaws.com',
+  elbv2: 'elasticloadbalancing.amazonaws.com',
+  cloudwatch: 'monitoring.amazonaws.com',
+  logs: 'logs.amazonaws.com',
+  sfn: 'states.amazonaws.com',
+  cloudtrail: 'cloudtrail.amazonaws.com',
+};
+const READ_ONLY = /^(Describe|List|Get|Lookup|Filter)/;
+
+export interface BusyAccount {
+  /** The cluster the incident is about: its other services get changed too. */
+  cluster: string;
+  /** The traffic is spread evenly over this window, oldest first. */
+  from: Date;
+  to: Date;
+  /** Read-only calls (Describe*, List*, Get*) from dashboards, pollers and automation. */
+  reads: number;
+  /** Mutating calls on `others` (UpdateService by deploys and autoscaling, RegisterTaskDefinition). */
+  changes?: number;
+  /** Services those changes touch: other services of the cluster, same-named ones in other clusters. */
+  others?: { cluster: string; service: string }[];
+}
+
+const READS: { eventName: string; eventSource: string; username: string }[] = [
+  { eventName: 'DescribeServices', eventSource: 'ecs.amazonaws.com', username: 'grafana' },
+  { eventName: 'ListTasks', eventSource: 'ecs.amazonaws.com', username: 'incident-flows' },
+  { eventName: 'DescribeTasks', eventSource: 'ecs.amazonaws.com', username: 'incident-flows' },
+  { eventName: 'DescribeServices', eventSource: 'ecs.amazonaws.com', username: 'incident-flows' },
+  { eventName: 'DescribeTargetHealth', eventSource: 'elasticloadbalancing.amazonaws.com', username: 'incident-flows' },
+  { eventName: 'DescribeAlarms', eventSource: 'monitoring.amazonaws.com', username: 'grafana' },
+  { eventName: 'GetMetricData', eventSource: 'monitoring.amazonaws.com', username: 'grafana' },
+  { eventName: 'ListServices', eventSource: 'ecs.amazonaws.com', username: 'backstage' },
+  { eventName: 'DescribeTaskDefinition', eventSource: 'ecs.amazonaws.com', username: 'backstage' },
+  { eventName: 'DescribeExecution', eventSource: 'states.amazonaws.com', username: 'incident-flows' },
+  { eventName: 'DescribeInstances', eventSource: 'ec2.amazonaws.com', username: 'inventory' },
+  { eventName: 'DescribeClusters', eventSource: 'ecs.amazonaws.com', username: 'grafana' },
+];
+
+/** The events `simulateBusyAccount` adds (exported for tests that want to look at them first). */
+export function busyAccountTraffic(opts: BusyAccount & { region: string; accountId: string }): TrailRecord[] {
+  const reads = Math.max(0, Math.floor(opts.reads));
+  const others = opts.others ?? [];
+  const changes = others.length ? Math.max(0, Math.floor(opts.changes ?? 0)) : 0;
+  const total = reads + changes;
+  const from = opts.from.getTime();
+  const span = Math.max(0, opts.to.getTime() - from);
+  const clusterArn = (c: string) => `arn:aws:ecs:${opts.region}:${opts.accountId}:cluster/${c}`;
+  const serviceArn = (c: string, s: string) => `arn:aws:ecs:${opts.region}:${opts.accountId}:service/${c}/${s}`;
+  const records: TrailRecord[] = [];
+  let readIndex = 0;
+  let changeIndex = 0;
+  for (let i = 0; i < total; i += 1) {
+    const eventTime = new Date(from + (total === 1 ? span : Math.round((span * i) / (total - 1))));
+    // Changes interleaved evenly among the reads, so both kinds cover the whole window.
+    const isChange = Math.floor(((i + 1) * changes) / total) > Math.floor((i * changes) / total);
+    if (isChange) {
+      const target = others[changeIndex % others.length]!;
+      const n = changeIndex;
+      changeIndex += 1;
+      if (n % 5 === 4) {
+        records.push({
+          eventName: 'RegisterTaskDefinition',
+          username: 'deploy-bot',
+          eventSource: 'ecs.amazonaws.com',
+          readOnly: false,
+          resources: [],
+          requestParameters: { family: `${target.service}-${target.cluster}`, containerDefinitions: [{ name: target.service, image: `registry.example/${target.service}:${n}` }] },
+          eventTime,
+        });
+        continue;
+      }
+      // Callers name clusters and services either way: plain names, ARNs, or an ARN only for the service.
+      const style = n % 3;
+      const cluster = style === 1 ? clusterArn(target.cluster) : target.cluster;
+      const service = style === 2 ? serviceArn(target.cluster, target.service) : target.service;
+      const byAutoscaling = n % 2 === 0;
+      records.push({
+        eventName: 'UpdateService',
+        username: byAutoscaling ? 'AWSServiceRoleForApplicationAutoScaling_ECSService' : 'deploy-bot',
+        eventSource: 'ecs.amazonaws.com',
+        readOnly: false,
+        resources: [{ resourceType: 'AWS::ECS::Service', resourceName: target.service }],
+        requestParameters: byAutoscaling ? { cluster, service, desiredCount: 2 + (n % 4) } : { cluster, service, taskDefinition: `${target.service}:${10 + n}` },
+        eventTime,
+      });
+      continue;
+    }
+    const read = READS[readIndex % READS.length]!;
+    readIndex += 1;
+    const requestParameters: Record<string, unknown> = read.eventSource === 'ecs.amazonaws.com' ? { cluster: opts.cluster } : {};
+    records.push({ ...read, readOnly: true, resources: [], requestParameters, eventTime });
+  }
+  return records;
 }

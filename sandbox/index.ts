@@ -3,20 +3,20 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClients, dynamoClient, once, type ClientOptions, type Clients } from '#commons/clients';
+import { cloudTrailClient, createClients, dynamoClient, logsClient, once, type ClientOptions, type Clients } from '#commons/clients';
 import type { StepFunction } from '#commons/step';
 import type { Config } from '#commons/config';
 import { silentLogger } from '#commons/logger';
 import { createHandlers } from '../handlers/registry.ts';
 import { VirtualClock, WallClock, type SimClock } from './clock.ts';
-import { CloudTrailStore } from './cloudtrail.ts';
+import { AWS_CLOUDTRAIL, CloudTrailStore } from './cloudtrail.ts';
 import { AlarmStore, defaultAlarms, mountMonitoring } from './cloudwatch.ts';
 import { EcsFleet } from './ecs.ts';
 import { apiFaultInterceptor, seededRandom } from './faults.ts';
 import { SandboxHttpServer, type AwsJsonOutcome } from './http.ts';
 import { createTablesFromTemplate, dynamoListener } from './dynamodb.ts';
 import { attachEventBridge, type EventBridgeOptions } from './eventbridge.ts';
-import { LogStore } from './logs.ts';
+import { AWS_LOGS, LogStore } from './logs.ts';
 import { mountSlack } from './slack.ts';
 import type { Scenario, ServiceSpec } from './scenario.ts';
 import { SNS_VERSION, SnsTopics } from './sns.ts';
@@ -88,8 +88,9 @@ export class Sandbox {
     const template = await synthesizeTemplate(scenario);
     const clock: SimClock = options.clock && options.clock !== 'virtual' ? new WallClock(Date.now(), options.clock.wall.speed) : new VirtualClock(Date.parse(scenario.startTime));
     const rng = seededRandom(scenario.seed);
-    const trail = new CloudTrailStore({ clock, region: scenario.region, accountId: scenario.accountId });
-    const logs = new LogStore({ clock, region: scenario.region, accountId: scenario.accountId });
+    // AWS's limits: LookupEvents 2/s and ~5 min delivery, FilterLogEvents 5/s and bounded scans.
+    const trail = new CloudTrailStore({ clock, region: scenario.region, accountId: scenario.accountId, behaviour: AWS_CLOUDTRAIL });
+    const logs = new LogStore({ clock, region: scenario.region, accountId: scenario.accountId, behaviour: AWS_LOGS });
     const fleet = new EcsFleet({ scenario, clock, trail, logs, rng });
     const server = new SandboxHttpServer();
     const url = await server.listen(options.port ?? 0);
@@ -98,6 +99,10 @@ export class Sandbox {
     const current = new AsyncLocalStorage<Invocation>();
     const clientOptions: ClientOptions = { endpoint: url, region: scenario.region, credentials: CREDENTIALS };
     const clients = createClients(clientOptions);
+    // The SDK retries throttling in real time, which the virtual clock never sees pass: the
+    // evidence handlers pace and back off on the clock themselves.
+    clients.cloudtrail = cloudTrailClient({ ...clientOptions, maxAttempts: 1 });
+    clients.logs = logsClient({ ...clientOptions, maxAttempts: 1 });
     recordCalls(clients, current);
     const config = sandboxConfig(scenario, url);
     // Slack's Web API fake and the approval callback (POST /slack/interactions) on the same port.
@@ -122,6 +127,8 @@ export class Sandbox {
     // Every API sees the fleet as of "now" on the virtual clock, then the scenario's faults.
     server.intercept(() => fleet.advanceTo(clock.nowMs()));
     server.intercept(apiFaultInterceptor(scenario.apiFaults, seededRandom(scenario.seed + 1)));
+    // The workflows' own reads land in CloudTrail as read events, as on AWS (a busy trail).
+    server.observe((o) => trail.recordApiCall(o));
     server.observe((o) => sandbox.calls.push({ api: o.api, operation: o.operation, status: o.status, ...(o.errorCode ? { errorCode: o.errorCode } : {}), at: clock.now().toISOString(), params: pick(o.body) }));
     server.registerJson('AmazonEC2ContainerServiceV20141113', 'ecs', '1.1', fleet.handle);
     // SDK v3 sends the short target prefix; the aws CLI sends the long one.

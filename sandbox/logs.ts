@@ -7,7 +7,6 @@ interface StoredEvent {
   timestamp: number;
   ingestionTime: number;
   message: string;
-  eventId: string;
 }
 
 interface LogGroup {
@@ -17,6 +16,27 @@ interface LogGroup {
   events: StoredEvent[];
   storedBytes: number;
 }
+
+/**
+ * How closely FilterLogEvents follows AWS. The bare store is lenient (one call finds every match,
+ * any number of calls per second); the sandbox, and tests that want AWS's behaviour, set `AWS_LOGS`.
+ */
+export interface LogsBehaviour {
+  /**
+   * FilterLogEvents calls answered in any one second of sandbox time, per account and region; the
+   * next one gets ThrottlingException "Rate exceeded". AWS: 5 ("CloudWatch Logs quotas").
+   */
+  filtersPerSecond: number;
+  /**
+   * Stored events one FilterLogEvents call looks through before it answers with what it found —
+   * possibly nothing — and a nextToken to go on from. AWS searches a bounded slice of a group per
+   * call, so a sparse pattern over a large group or many streams comes back in empty pages.
+   */
+  scanPerCall: number;
+}
+
+export const AWS_LOGS: LogsBehaviour = { filtersPerSecond: 5, scanPerCall: 10_000 };
+const LENIENT: LogsBehaviour = { filtersPerSecond: Number.POSITIVE_INFINITY, scanPerCall: Number.POSITIVE_INFINITY };
 
 /** FilterLogEvents' documented default and ceiling for `limit`. */
 const MAX_FILTER_LIMIT = 10_000;
@@ -31,11 +51,22 @@ export class LogStore {
   private readonly accountId: string;
   private readonly groups = new Map<string, LogGroup>();
   private seq = 0;
+  private behaviour: LogsBehaviour;
+  /** Sandbox times (ms) of the FilterLogEvents calls answered in the last second. */
+  private recentFilters: number[] = [];
+  /** FilterLogEvents calls answered (and how many of them came back empty with a nextToken) and refused for rate. */
+  readonly filters = { answered: 0, emptyWithToken: 0, throttled: 0 };
 
-  constructor(opts: { clock: SimClock; region?: string; accountId?: string }) {
+  constructor(opts: { clock: SimClock; region?: string; accountId?: string; behaviour?: Partial<LogsBehaviour> }) {
     this.clock = opts.clock;
     this.region = opts.region ?? 'us-east-1';
     this.accountId = opts.accountId ?? '123456789012';
+    this.behaviour = { ...LENIENT, ...opts.behaviour };
+  }
+
+  /** Switches to AWS's limits (`AWS_LOGS`) or back; applies to the calls that follow. */
+  setBehaviour(behaviour: Partial<LogsBehaviour>): void {
+    this.behaviour = { ...this.behaviour, ...behaviour };
   }
 
   /** Creates the group if needed (as the awslogs driver does with awslogs-create-group). */
@@ -55,8 +86,6 @@ export class LogStore {
       timestamp: timeMs,
       ingestionTime: timeMs + INGESTION_DELAY_MS,
       message,
-      // Real ids are long decimal strings; this one is unique and sorts like the event.
-      eventId: `${String(timeMs).padStart(16, '0')}${String(this.seq).padStart(20, '0')}`,
     };
     insertOrdered(group.events, event);
     group.storedBytes += Buffer.byteLength(message);
@@ -69,6 +98,7 @@ export class LogStore {
   };
 
   private filterLogEvents(body: Record<string, unknown>): unknown {
+    this.admitFilter(this.clock.nowMs());
     const group = this.groups.get(requireGroupName(body));
     if (!group) throw new AwsServiceError('ResourceNotFoundException', 'The specified log group does not exist.');
     const start = optionalNumber(body, 'startTime') ?? 0;
@@ -78,16 +108,53 @@ export class LogStore {
     const matchesPattern = compileFilterPattern(body.filterPattern);
     const inStream = streamFilter(body);
     const after = cursor(body.nextToken);
-    const matching = group.events.filter(
-      (e) => isAfter(e, after) && e.timestamp >= start && e.timestamp <= end && inStream(e.logStreamName) && matchesPattern(e.message),
-    );
-    const page = matching.slice(0, limit);
-    const last = page.at(-1);
+    const events = group.events;
+    // Resume just after the token's position, or at the window's start, whichever is later.
+    const from = after.timestamp >= start ? after : { timestamp: start, seq: -1 };
+    const page: StoredEvent[] = [];
+    let scanned = 0;
+    let stoppedAt: StoredEvent | undefined;
+    let i = firstAfter(events, from);
+    for (; i < events.length && events[i]!.timestamp <= end; i += 1) {
+      const e = events[i]!;
+      if (!inStream(e.logStreamName)) continue;
+      scanned += 1;
+      if (matchesPattern(e.message)) page.push(e);
+      if (page.length === limit || scanned >= this.behaviour.scanPerCall) {
+        stoppedAt = e;
+        i += 1;
+        break;
+      }
+    }
+    // More to read: with a bounded scan, anything left in the window (the next page may be empty,
+    // as on AWS); with an unbounded one, another match.
+    let more = false;
+    if (stoppedAt) {
+      for (; i < events.length && events[i]!.timestamp <= end; i += 1) {
+        const e = events[i]!;
+        if (inStream(e.logStreamName) && (Number.isFinite(this.behaviour.scanPerCall) || matchesPattern(e.message))) {
+          more = true;
+          break;
+        }
+      }
+    }
+    if (more && page.length === 0) this.filters.emptyWithToken += 1;
     return {
-      events: page.map(({ seq: _seq, ...e }) => e),
+      events: page.map(({ seq, ...e }) => ({ ...e, eventId: eventIdOf(e.timestamp, seq) })),
       searchedLogStreams: [],
-      ...(matching.length > limit && last ? { nextToken: encodeCursor(last) } : {}),
+      ...(more && stoppedAt ? { nextToken: encodeCursor(stoppedAt) } : {}),
     };
+  }
+
+  /** FilterLogEvents' account-wide rate, on the sandbox clock: refused calls do not count against it. */
+  private admitFilter(now: number): void {
+    this.recentFilters = this.recentFilters.filter((t) => t > now - 1000);
+    if (this.recentFilters.length >= this.behaviour.filtersPerSecond) {
+      this.filters.throttled += 1;
+      throw new AwsServiceError('ThrottlingException', 'Rate exceeded');
+    }
+    this.recentFilters.push(now);
+    this.filters.answered += 1;
   }
 
   private describeLogGroups(body: Record<string, unknown>): unknown {
@@ -118,6 +185,11 @@ export class LogStore {
       logGroupClass: 'STANDARD',
     };
   }
+}
+
+/** Real ids are long decimal strings; this one is unique and sorts like the event (made when answered, not stored). */
+function eventIdOf(timestamp: number, seq: number): string {
+  return `${String(timestamp).padStart(16, '0')}${String(seq).padStart(20, '0')}`;
 }
 
 function insertOrdered(events: StoredEvent[], e: StoredEvent): void {
@@ -186,6 +258,18 @@ function cursor(token: unknown): Cursor {
 
 function isAfter(e: StoredEvent, c: Cursor): boolean {
   return e.timestamp > c.timestamp || (e.timestamp === c.timestamp && e.seq > c.seq);
+}
+
+/** Index of the first event after the cursor (events are ordered by timestamp, then seq): a binary search. */
+function firstAfter(events: StoredEvent[], c: Cursor): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (isAfter(events[mid]!, c)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 function encodeCursor(e: StoredEvent): string {

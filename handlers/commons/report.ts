@@ -292,6 +292,8 @@ export function renderReport({ incident, execution, summary }: ReportInput): str
   if (ev.investigation?.changes?.unavailable) lines.push(`Unavailable: ${cell(String(ev.investigation.changes.cause ?? ev.investigation.changes.error ?? ''))}`);
   else if (changes.length === 0) lines.push(ev.investigation ? 'No recent changes in CloudTrail.' : 'Not investigated.');
   for (const c of changes.slice(0, 10)) lines.push(`- ${String(c.at).slice(0, 19)} ${c.eventName} by ${c.by}: ${cell(String(c.summary ?? ''))}`);
+  // What the evidence cannot show: CloudTrail's delivery delay, a lookup stopped at its budget.
+  for (const note of (ev.investigation?.changes?.notes as string[] | undefined) ?? []) lines.push(`- _${cell(note)}_`);
 
   lines.push('', '## Errors seen', '');
   const logs = ev.investigation?.logs;
@@ -300,6 +302,7 @@ export function renderReport({ incident, execution, summary }: ReportInput): str
   else {
     lines.push(`${logs.count} ${logs.pattern} line(s) in \`${logs.logGroup}\`${logs.firstAt ? ` between ${String(logs.firstAt).slice(11, 19)} and ${String(logs.lastAt).slice(11, 19)}` : ''}.`);
     for (const top of ((logs.top as R[] | undefined) ?? []).slice(0, 5)) lines.push(`- ×${top.count}: \`${cell(String(top.example).slice(0, 160))}\``);
+    if (logs.truncated && logs.note) lines.push(`- _${cell(String(logs.note))}_`);
   }
 
   lines.push('', '## Actions', '');
