@@ -33,4 +33,4 @@ test('alarm storm: 1,000 alarm events across 10 services in one simulated minute
     expect(eventBridge.posts).toHaveLength(10);
     expect(eventBridge.failures).toEqual([]);
   });
-});
+}, 180_000);
