@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { cloudWatchStateReader, cloudWatchTagReader, type AlarmNow, type AlarmStateReader } from '#commons/alarms';
-import { startIncident, type StartIncidentResult } from './start-incident.ts';
+import { startIncident, startRecorded, type StartIncidentResult } from './start-incident.ts';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { cloudWatchClient, documentClient, ecsClient, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
-import { IncidentStore, incidentSettingsFromEnv } from '#commons/incidents';
+import { IncidentStore, incidentSettingsFromEnv, type IncidentRecord } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
 import type { Pager } from '#commons/paging';
 import { step } from '#commons/step';
@@ -26,6 +26,8 @@ export interface ReconcileDeps {
   alarmStates: AlarmStateReader;
   /** Hands an alarm state change to start-incident (the same code, in this function). */
   reopen: (event: unknown) => Promise<StartIncidentResult>;
+  /** Starts the procedure of an incident recorded without an execution (start-incident's code). */
+  startRecorded: (incident: IncidentRecord) => Promise<string | undefined>;
   region?: string;
   accountId?: string;
 }
@@ -34,8 +36,8 @@ export interface ReconcileResult {
   restorePoints: { checked: number; settled: number; restored: number };
   /** Incidents closed as recovered whose alarms were looked at again; alarms still in ALARM reopened. */
   rechecks: { checked: number; reopened: number };
-  /** Open incidents looked at, and closed because their execution had ended unrecorded. */
-  locks: { checked: number; closed: number };
+  /** Open incidents looked at, closed because their execution had ended unrecorded, started because it never had. */
+  locks: { checked: number; closed: number; started: number };
 }
 
 /**
@@ -47,43 +49,64 @@ export interface ReconcileResult {
  *   is not locked out of automation for the lock's hours.
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
-  const result: ReconcileResult = { restorePoints: { checked: 0, settled: 0, restored: 0 }, rechecks: { checked: 0, reopened: 0 }, locks: { checked: 0, closed: 0 } };
+  const result: ReconcileResult = { restorePoints: { checked: 0, settled: 0, restored: 0 }, rechecks: { checked: 0, reopened: 0 }, locks: { checked: 0, closed: 0, started: 0 } };
+  // One item failing (a throttled call, a service deleted meanwhile) must not keep the rest from
+  // being put right: each is tried on its own and the run fails at the end, so the Lambda's
+  // errors metric still shows it.
+  const failures: Error[] = [];
+  const each = async (what: string, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (err) {
+      failures.push(err as Error);
+      deps.log.error('reconciling an item failed; the next run retries', { what, error: (err as Error).message });
+    }
+  };
   for (const point of await deps.points.pending()) {
-    result.restorePoints.checked += 1;
-    if (await anyHolderRunning(deps.sfn, point)) continue;
-    const [first, ...others] = [...(point.holders ?? [])];
-    if (!first) continue;
-    const settled = await settleRestorePoint(deps, point, first, 'without its end being recorded (found by the reconciler)');
-    if (!settled.settled) continue;
-    for (const other of others) await deps.points.release(point.cluster, point.service, other);
-    result.restorePoints.settled += 1;
-    if (settled.restored) result.restorePoints.restored += 1;
+    await each(point.pk, async () => {
+      result.restorePoints.checked += 1;
+      if (await anyHolderRunning(deps.sfn, point)) return;
+      const [first, ...others] = [...(point.holders ?? [])];
+      if (!first) return;
+      const settled = await settleRestorePoint(deps, point, first, 'without its end being recorded (found by the reconciler)');
+      if (!settled.settled) return;
+      for (const other of others) await deps.points.release(point.cluster, point.service, other);
+      result.restorePoints.settled += 1;
+      if (settled.restored) result.restorePoints.restored += 1;
+    });
   }
   const now = deps.clock.now().getTime();
   for (const incident of await deps.store.openIncidents()) {
-    result.locks.checked += 1;
-    // The incident's latest execution, not yet recorded.
-    const latest = Object.values(incident.executions ?? {}).sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
-    if (!latest || incident.recordedExecutions?.has(latest.executionArn)) continue;
-    const d = await describe(deps.sfn, latest.executionArn);
-    if (!d || d.status === 'RUNNING' || d.status === 'PENDING_REDRIVE') continue;
-    // Give the execution's own end event its chance first.
-    if (d.stopDate && now - d.stopDate.getTime() < GRACE_MS) continue;
-    const recorded = await deps.record(statusEvent(latest.executionArn, d.status ?? 'FAILED', deps));
-    // Only the first to record this end pages (a late end event or an overlapping run may race us).
-    if (recorded.outcome !== 'recorded' || !recorded.first) continue;
-    result.locks.closed += 1;
-    deps.log.warn('incident closed by the reconciler: its end was never recorded', { incidentId: incident.id, service: incident.service, executionArn: latest.executionArn });
-    await deps.pager.page({
-      summary: `${incident.service}: closed by the reconciler (ended ${d.status}, never recorded)`,
-      service: incident.service,
-      incidentId: incident.id,
-      executionArn: latest.executionArn,
-      details: `The execution ended ${d.status} at ${d.stopDate?.toISOString() ?? '?'} but its end was never recorded (a lost EventBridge event, or record-incident kept failing: check the dead-letter queue). The incident is now closed and the service free for automation again; its outcome was ${recorded.result}.`,
-      dedupKey: `reconciled:${latest.executionArn}`,
+    await each(incident.id, async () => {
+      result.locks.checked += 1;
+      // The incident's latest execution, not yet recorded.
+      const latest = Object.values(incident.executions ?? {}).sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
+      if (!latest) return startStalled(deps, incident, now, result);
+      if (incident.recordedExecutions?.has(latest.executionArn)) return;
+      const d = await describe(deps.sfn, latest.executionArn);
+      if (!d || d.status === 'RUNNING' || d.status === 'PENDING_REDRIVE') return;
+      // Give the execution's own end event its chance first.
+      if (d.stopDate && now - d.stopDate.getTime() < GRACE_MS) return;
+      const recorded = await deps.record(statusEvent(latest.executionArn, d.status ?? 'FAILED', deps));
+      // Only the first to record this end pages (a late end event or an overlapping run may race us).
+      if (recorded.outcome !== 'recorded' || !recorded.first) return;
+      result.locks.closed += 1;
+      deps.log.warn('incident closed by the reconciler: its end was never recorded', { incidentId: incident.id, service: incident.service, executionArn: latest.executionArn });
+      await deps.pager.page({
+        summary: `${incident.service}: closed by the reconciler (ended ${d.status}, never recorded)`,
+        service: incident.service,
+        incidentId: incident.id,
+        executionArn: latest.executionArn,
+        details: `The execution ended ${d.status} at ${d.stopDate?.toISOString() ?? '?'} but its end was never recorded (a lost EventBridge event, or record-incident kept failing: check the dead-letter queue). The incident is now closed and the service free for automation again; its outcome was ${recorded.result}.`,
+        dedupKey: `reconciled:${latest.executionArn}`,
+      });
     });
   }
   await recheckAlarms(deps, result);
+  if (failures.length > 0) {
+    deps.log.info('reconciled in part', { ...result, failed: failures.length });
+    throw new ReconcileError(`${failures.length} item(s) could not be reconciled; the next run retries: ${failures.map((f) => f.message).join('; ')}`);
+  }
   deps.log.info('reconciled', { ...result });
   return result;
 }
@@ -144,6 +167,43 @@ function recheckEvent(alarm: AlarmNow, incidentId: string, now: Date, deps: Pick
 
 const RECHECK_REASON = 'still in ALARM after incident';
 
+export class ReconcileError extends Error {
+  override name = 'ReconcileError';
+}
+
+/** start-incident's own retries (Lambda retries an async event twice, over about 3 minutes) go first. */
+const STALLED_START_MS = 4 * 60_000;
+/** Still no execution this long after the alarm: people take over (and the reconciler keeps trying). */
+const STALLED_PAGE_MS = 10 * 60_000;
+
+/**
+ * An alarm's incident recorded open with no execution: its StartExecution failed on every delivery.
+ * Start it from the input the incident recorded; page when that has not worked for ten minutes.
+ * Console and CLI starts are left alone: the person who started them saw the error.
+ */
+async function startStalled(deps: ReconcileDeps, incident: IncidentRecord, now: number, result: ReconcileResult): Promise<void> {
+  if (incident.trigger?.kind !== 'alarm') return;
+  const age = now - Date.parse(incident.openedAt);
+  if (!(age > STALLED_START_MS)) return;
+  try {
+    const executionArn = await deps.startRecorded(incident);
+    if (executionArn) result.locks.started += 1;
+  } catch (err) {
+    if (age > STALLED_PAGE_MS) {
+      await deps.pager.page({
+        summary: `${incident.service}: incident open for ${Math.round(age / 60_000)} min, its procedure could not be started — take over`,
+        service: incident.service,
+        incidentId: incident.id,
+        details:
+          `Incident ${incident.id} (${incident.severity}) was opened by an alarm but Step Functions refused to start its procedure ` +
+          `(${(err as Error).name}: ${(err as Error).message}). incident-flows keeps trying every 5 minutes; meanwhile follow the runbook by hand.`,
+        dedupKey: `unstarted:${incident.id}`,
+      });
+    }
+    throw err;
+  }
+}
+
 /** An execution's end is recorded by its own event first; after this, the reconciler does it. */
 const GRACE_MS = 2 * 60_000;
 
@@ -189,6 +249,7 @@ const defaults = once(() => {
     record: (event: unknown) => recordIncident(event, recordDeps),
     alarmStates: cloudWatchStateReader(cloudwatch),
     reopen: (event: unknown) => startIncident(event, startDeps),
+    startRecorded: (incident: IncidentRecord) => startRecorded(incident, startDeps),
     ...(settings.region ? { region: settings.region } : {}),
   };
 });

@@ -60,7 +60,14 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
   const service = typeof input.service === 'string' ? input.service : 'unknown-service';
   const cluster = typeof input.cluster === 'string' ? input.cluster : deps.settings.cluster;
   // First the service: whatever else fails below, a restart stopped mid-way is put back.
-  const settlement = cluster ? await settlePoint(deps, cluster, service, executionArn, facts.status) : undefined;
+  // Settling pages on its own when it fails; the point stays pending for the reconciler's retry, and
+  // the incident is still recorded and its people paged below.
+  const settlement = cluster
+    ? await settlePoint(deps, cluster, service, executionArn, facts.status).catch((err: Error) => {
+        deps.log.error('restore point not settled; the reconciler retries', { service, executionArn, error: err.message });
+        return 'failed' as const;
+      })
+    : undefined;
   // An execution belongs to an alarm's incident only if that incident lists it: a console start
   // named "<someone else's incident>--p1" is an incident of its own, not theirs to overwrite.
   const claimed = incidentIdOf(facts.name);
@@ -124,7 +131,7 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       incidentId,
       executionArn,
       severity,
-      details: `${facts.name} ended ${facts.status}${facts.error ? ` (${facts.error})` : ''}: ${facts.cause ?? summary.outcome}.${settlement?.restored ? ` The desired count was restored ${settlement.from} → ${settlement.to}.` : ''}`,
+      details: `${facts.name} ended ${facts.status}${facts.error ? ` (${facts.error})` : ''}: ${facts.cause ?? summary.outcome}.${settlement === 'failed' ? ' Putting the desired count back FAILED: see the page about it.' : settlement?.restored ? ` The desired count was restored ${settlement.from} → ${settlement.to}.` : ''}`,
       dedupKey: `end:${executionArn}`,
     });
   }

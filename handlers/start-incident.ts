@@ -13,7 +13,7 @@ import {
 } from '#commons/alarms';
 import { cloudWatchClient, documentClient, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
-import { IncidentStore, IncidentStoreError, incidentSettingsFromEnv, type IncidentSettings, type IncidentTimelineEntry, type ServiceLock } from '#commons/incidents';
+import { IncidentStore, IncidentStoreError, incidentSettingsFromEnv, type IncidentRecord, type IncidentSettings, type IncidentTimelineEntry, type ServiceLock } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
 import { step } from '#commons/step';
 
@@ -254,6 +254,21 @@ async function joinIncident(lock: ServiceLock, alarm: AlarmChange, to: Destinati
   }
   log.info('alarm added to the open incident: no new execution', { incidentId, service: to.service, alarmName: alarm.alarmName, incidentState: lock.state });
   return { outcome: 'appended', incidentId, service: to.service };
+}
+
+/**
+ * The procedure of an incident recorded open whose execution never started: start-incident claimed
+ * the service and wrote the record in one transaction, then StartExecution failed on every delivery
+ * (throttled, a Step Functions outage) and the event went to the dead-letter queue. The reconciler
+ * calls this; the execution name is the incident's, so racing a late retry cannot start a second.
+ * Undefined when there is nothing to start (no start input, or the severity has no procedure).
+ */
+export async function startRecorded(incident: IncidentRecord, deps: StartIncidentDeps): Promise<string | undefined> {
+  const procedure = deps.settings.procedures[incident.severity];
+  if (!procedure || !incident.startInput) return undefined;
+  const { executionArn } = await startProcedure(incident.id, incident.service, incident.severity, procedure, incident.startInput, deps);
+  deps.log.warn('open incident had no execution: started it', { incidentId: incident.id, service: incident.service, executionArn });
+  return executionArn;
 }
 
 /**

@@ -13,7 +13,7 @@ import { RestorePoints } from '#safety/restore-points';
 import { snsPager, type Pager } from '#commons/paging';
 import { reconcile, type ReconcileResult } from '../handlers/reconcile.ts';
 import { seededRandom } from './faults.ts';
-import { startIncident, type StartIncidentResult } from '../handlers/start-incident.ts';
+import { startIncident, startRecorded, type StartIncidentResult } from '../handlers/start-incident.ts';
 import type { ExecutionRecord } from './sfn/facade.ts';
 import type { Sandbox } from './index.ts';
 
@@ -301,15 +301,18 @@ export class EventBridgeEmulator {
 
   /** Invokes start-incident with any payload (a raw string stands for a non-JSON body). */
   deliverToStartIncident(event: unknown): Promise<StartIncidentResult> {
-    const run = startIncident(event, {
+    return this.track('alarm', startIncident(event, this.startDeps()));
+  }
+
+  private startDeps() {
+    return {
       store: this.store,
       sfn: this.sfn,
       clock: this.sandbox.clock,
       settings: this.settings,
       log: this.logger('start-incident'),
       readAlarmTags: this.readAlarmTags,
-    });
-    return this.track('alarm', run);
+    };
   }
 
   /** Invokes record-incident with a status-change event (the sandbox does it when an execution ends). */
@@ -353,6 +356,7 @@ export class EventBridgeEmulator {
         },
         alarmStates: cloudWatchStateReader(cloudWatchClient(this.sandbox.clientOptions())),
         reopen: (event) => this.deliverToStartIncident(event),
+        startRecorded: (incident) => startRecorded(incident, this.startDeps()),
         region: this.sandbox.scenario.region,
         accountId: this.sandbox.scenario.accountId,
       });

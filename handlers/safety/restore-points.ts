@@ -132,6 +132,22 @@ export class RestorePoints {
     );
   }
 
+  /** Gives the settling lease up early (the settler failed): the next settler need not wait it out. */
+  async dropLease(cluster: string, service: string, by: string): Promise<void> {
+    await writeIf(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key(cluster, service),
+          UpdateExpression: 'REMOVE #by, #until',
+          ConditionExpression: '#by = :by',
+          ExpressionAttributeNames: { '#by': 'settlingBy', '#until': 'settlingUntil' },
+          ExpressionAttributeValues: { ':by': by },
+        }),
+      ),
+    );
+  }
+
   /** This execution no longer holds the point; the last holder out deletes it. */
   async release(cluster: string, service: string, executionArn: string): Promise<void> {
     const out = await this.doc.send(
@@ -181,28 +197,54 @@ export interface Settlement {
  * the point go. Safe to repeat; it never lowers a count someone raised meanwhile.
  */
 export async function settleRestorePoint(deps: SettleDeps, point: RestorePoint, executionArn: string, ending: string): Promise<Settlement> {
-  if (!(await deps.points.lease(point.cluster, point.service, randomUUID(), deps.clock.now()))) {
+  const lease = randomUUID();
+  if (!(await deps.points.lease(point.cluster, point.service, lease, deps.clock.now()))) {
     return { settled: false, restored: false, from: point.desiredCount, to: point.desiredCount };
   }
-  const service = await describeService(deps.ecs, point.cluster, point.service);
-  const current = service.desiredCount ?? 0;
-  const restored = current < point.desiredCount;
-  if (restored) {
-    await deps.ecs.send(new UpdateServiceCommand({ cluster: point.cluster, service: point.service, desiredCount: point.desiredCount }));
-    deps.log.warn('desired count restored after the execution ended', { service: point.service, from: current, to: point.desiredCount, executionArn, ending });
-    await deps.pager.page({
-      summary: `${point.service}: desired count restored ${current} -> ${point.desiredCount} (stopped mid-restart)`,
-      service: point.service,
-      cluster: point.cluster,
-      executionArn,
-      details:
-        `The execution ${executionArn} ended ${ending} while ${point.service} was below the desired count recorded before the restart ` +
-        `(${current} of ${point.desiredCount}). incident-flows set it back to ${point.desiredCount}. Check that the service is healthy: the incident was not resolved by automation.`,
-      dedupKey: `restore:${point.pk}:${point.recordedAt}`,
-    });
+  let current: number | undefined;
+  try {
+    const service = await describeService(deps.ecs, point.cluster, point.service);
+    current = service.desiredCount ?? 0;
+    const restored = current < point.desiredCount;
+    if (restored) {
+      await deps.ecs.send(new UpdateServiceCommand({ cluster: point.cluster, service: point.service, desiredCount: point.desiredCount }));
+      deps.log.warn('desired count restored after the execution ended', { service: point.service, from: current, to: point.desiredCount, executionArn, ending });
+      await deps.pager.page({
+        summary: `${point.service}: desired count restored ${current} -> ${point.desiredCount} (stopped mid-restart)`,
+        service: point.service,
+        cluster: point.cluster,
+        executionArn,
+        details:
+          `The execution ${executionArn} ended ${ending} while ${point.service} was below the desired count recorded before the restart ` +
+          `(${current} of ${point.desiredCount}). incident-flows set it back to ${point.desiredCount}. Check that the service is healthy: the incident was not resolved by automation.`,
+        dedupKey: `restore:${point.pk}:${point.recordedAt}`,
+      });
+    }
+    await deps.points.release(point.cluster, point.service, executionArn);
+    return { settled: true, restored, from: current, to: restored ? point.desiredCount : current };
+  } catch (err) {
+    // The one ending a person must hear about at once: the service may be below its desired count
+    // and nothing automatic has put it back. The point stays (the reconciler retries in 5 minutes);
+    // the lease goes now so that retry need not wait it out.
+    await deps.points.dropLease(point.cluster, point.service, lease).catch(() => undefined);
+    const seen = current === undefined ? 'unknown' : String(current);
+    deps.log.error('settling the restore point failed', { service: point.service, executionArn, error: (err as Error).message });
+    await deps.pager
+      .page({
+        summary: `${point.service}: desired count could NOT be restored to ${point.desiredCount} — check NOW`,
+        service: point.service,
+        cluster: point.cluster,
+        executionArn,
+        details:
+          `The execution ${executionArn} ended ${ending}. Putting ${point.service} back to its desired count ${point.desiredCount} failed ` +
+          `(${(err as Error).name}: ${(err as Error).message}); its desired count is ${seen}. incident-flows retries every 5 minutes. ` +
+          `Check now: aws ecs describe-services --cluster ${point.cluster} --services ${point.service}; to put it back: ` +
+          `aws ecs update-service --cluster ${point.cluster} --service ${point.service} --desired-count ${point.desiredCount}`,
+        dedupKey: `restore-failed:${point.pk}:${point.recordedAt}`,
+      })
+      .catch((pageErr: Error) => deps.log.error('paging failed too', { error: pageErr.message }));
+    throw err;
   }
-  await deps.points.release(point.cluster, point.service, executionArn);
-  return { settled: true, restored, from: current, to: restored ? point.desiredCount : current };
 }
 
 /** Whether any holder of the point may still change the service. */

@@ -111,6 +111,34 @@ describe('a restart stopped mid-way is put back', () => {
     });
   });
 
+  test('putting the count back fails: people are paged at once, the incident is still recorded, and the reconciler restores it when ECS answers again', async () => {
+    // The scale-in goes through; the next three UpdateService calls (the settlement and its SDK retries) fail.
+    const outage: ScenarioInput = { faults: [...UNHEALTHY.faults!, { api: 'ecs', kind: 'server-error', rate: 1, operations: ['UpdateService'], afterCalls: 1, maxFailures: 3 }] };
+    await withSandbox(outage, async (sandbox) => {
+      sandbox.playOut();
+      const eventBridge = eventBridgeOf(sandbox);
+      const { executionArn } = await stopWhenEntering(sandbox, { service: SERVICE, restartMode: 'scale-to-zero' }, 'Wait until the scale-in is stable');
+      await eventBridge.settled();
+      expect(sandbox.fleet.snapshot(SERVICE)!.desiredCount).toBe(0);
+      const subjects = () => sandbox.sns.published.map((p) => p.subject ?? '');
+      expect(subjects().filter((s) => s.includes('desired count could NOT be restored to 2 - check NOW'))).toHaveLength(1);
+      const failed = JSON.parse(sandbox.sns.published.find((p) => p.subject?.includes('could NOT'))!.message) as { details: string };
+      expect(failed.details).toContain(`aws ecs update-service --cluster acme-cluster --service ${SERVICE} --desired-count 2`);
+      // The execution's end is recorded all the same, and its page says the count was not put back.
+      expect(eventBridge.recorded.map((r) => (r.outcome === 'recorded' ? r.result : r.outcome))).toEqual(['aborted']);
+      const end = sandbox.sns.published.find((p) => p.subject?.includes('people must take over'));
+      expect(JSON.parse(end!.message).details).toContain('Putting the desired count back FAILED');
+      // The point is still pending, its lease dropped: the next scheduled run puts the count back.
+      expect(await new RestorePoints(documentClient(sandbox.clientOptions()), 'incident-flows-incidents').get('acme-cluster', SERVICE)).toMatchObject({ desiredCount: 2 });
+      sandbox.clock.advance(300);
+      await eventBridge.schedulesIdle();
+      expect(sandbox.fleet.snapshot(SERVICE)!.desiredCount).toBe(2);
+      expect(subjects().filter((s) => s.includes('desired count restored 0 -> 2'))).toHaveLength(1);
+      expect(eventBridge.reconciliations.reduce((n, r) => n + r.restorePoints.restored, 0)).toBe(1);
+      expect(executionArn).toBeTruthy();
+    });
+  });
+
   test('the fail-safe comes back to the count recorded before the change, not the assessment\'s, when autoscaling raised it in between', async () => {
     await withSandbox({}, async (sandbox) => {
       const clients = sandbox.clientOptions();
@@ -191,6 +219,46 @@ describe('an alarm that stays in ALARM is not forgotten', () => {
       await eventBridge.settled();
       expect(executions(sandbox)).toHaveLength(2);
       expect(sandbox.sns.published.filter((p) => p.subject?.includes('stays in ALARM, the service looks healthy'))).toHaveLength(1);
+    });
+  });
+});
+
+describe('an alarm whose procedure could not be started is not dropped', () => {
+  test('StartExecution failed on every delivery: the reconciler starts the recorded incident\'s procedure and it recovers the service', async () => {
+    // Step Functions refuses the first three StartExecution calls: start-incident's one delivery (with its SDK retries) fails.
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'crash-loop' }, { api: 'sfn', kind: 'server-error', rate: 1, operations: ['StartExecution'], maxFailures: 3 }] }, async (sandbox) => {
+      sandbox.playOut();
+      const eventBridge = eventBridgeOf(sandbox);
+      await expect(eventBridge.fireAlarm({ alarmName: `${SERVICE}-unhealthy-hosts` })).rejects.toThrow(/internal error/);
+      expect(executions(sandbox)).toHaveLength(0);
+      // Five minutes on (past the time Lambda's own retries would take), the reconciler starts it.
+      sandbox.clock.advance(300);
+      await eventBridge.schedulesIdle();
+      expect(eventBridge.reconciliations.reduce((n, r) => n + r.locks.started, 0)).toBe(1);
+      expect(executions(sandbox)).toHaveLength(1);
+      await eventBridge.drain();
+      expect(eventBridge.recorded.map((r) => (r.outcome === 'recorded' ? r.result : r.outcome))).toEqual(['recovered']);
+      const recorded = eventBridge.recorded[0]!;
+      expect(executions(sandbox)[0]!.name).toBe(`${recorded.outcome === 'recorded' ? recorded.incidentId : '?'}--p0`);
+      expect(sandbox.sns.published.filter((p) => p.subject?.includes('could not be started'))).toHaveLength(0);
+    });
+  });
+
+  test('Step Functions stays down: after ten minutes people are paged to take over', async () => {
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'crash-loop' }, { api: 'sfn', kind: 'server-error', rate: 1, operations: ['StartExecution'] }] }, async (sandbox) => {
+      sandbox.playOut();
+      const eventBridge = eventBridgeOf(sandbox);
+      await expect(eventBridge.fireAlarm({ alarmName: `${SERVICE}-unhealthy-hosts` })).rejects.toThrow(/internal error/);
+      sandbox.clock.advance(300);
+      await eventBridge.schedulesIdle();
+      expect(sandbox.sns.published.filter((p) => p.subject?.includes('could not be started'))).toHaveLength(0);
+      sandbox.clock.advance(600);
+      await eventBridge.schedulesIdle();
+      const pages = sandbox.sns.published.filter((p) => p.subject?.includes('its procedure could not be started - take over'));
+      expect(pages.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(pages.map((p) => JSON.parse(p.message).dedupKey as string)).size).toBe(1);
+      expect(executions(sandbox)).toHaveLength(0);
+      expect(eventBridge.failures.some((f) => f.rule === 'schedule' && f.error.startsWith('ReconcileError'))).toBe(true);
     });
   });
 });
