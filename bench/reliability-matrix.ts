@@ -101,6 +101,8 @@ export interface RunResult {
   desiredAtEnd?: number;
   /** Desired count after the reconciler's window (the figure that must not be below "before"). */
   desiredAfter: number;
+  /** When the count was still below "before" after the reconciler's window: simulated seconds from the execution's end until it was back (or until the bench gave up). */
+  secondsBelowAfterEnd?: number;
   runningAfter: number;
   /** Serving when the execution ended: every desired task running and the health check answering. */
   servingAtEnd?: boolean;
@@ -136,6 +138,12 @@ const TERMINAL = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionTim
 const FINE = new Set(['recovered', 'no-action', 'dry-run']);
 /** Simulated seconds given to the reconciler after the incident: two of its 5-minute runs. */
 export const RECONCILER_WINDOW_SECONDS = 600;
+/**
+ * While the service is still below its count after that window (ECS refusing UpdateService through
+ * the outage), the bench keeps the reconciler running, a minute at a time, up to this long: the
+ * promise is that the count goes back the first run after ECS answers again.
+ */
+export const OUTAGE_WINDOW_SECONDS = 2 * 3600;
 /** Lambda's asynchronous retries of a failed start-incident (about 1, then 2 more minutes). */
 const LAMBDA_ASYNC_RETRY_SECONDS = [60, 120];
 
@@ -158,6 +166,12 @@ export async function runRow(row: Row): Promise<RunResult> {
     await eventBridge.drain();
     const endedAt = sandbox.clock.nowMs();
     await reconcilerWindow(sandbox, eventBridge);
+    let below = 0;
+    const isBelow = () => (sandbox.fleet.snapshot(row.service)?.desiredCount ?? 0) < desiredBefore;
+    if (isBelow()) {
+      below = await reconcilerWindow(sandbox, eventBridge, OUTAGE_WINDOW_SECONDS - RECONCILER_WINDOW_SECONDS, () => !isBelow());
+      below = isBelow() ? Math.round((sandbox.clock.nowMs() - endedAt) / 1000) : RECONCILER_WINDOW_SECONDS + below;
+    }
     watch.stop();
     const { startInput, ...observed } = await observe(sandbox, eventBridge, row.service, watch, deliveries, desiredBefore);
     const interrupt = row.interrupt ? { ...row.interrupt, ...(watch.interrupted.get(row.service) ?? { landed: false }) } : undefined;
@@ -171,6 +185,7 @@ export async function runRow(row: Row): Promise<RunResult> {
       accept: acceptedEndings(row),
       why: row.why,
       ...observed,
+      ...(below > 0 ? { secondsBelowAfterEnd: below } : {}),
       ...(interrupt ? { interrupt } : {}),
       right: false,
       degraded: false,
@@ -308,8 +323,9 @@ async function deliverAlarm(eventBridge: EventBridgeEmulator, alarm: { alarmName
 }
 
 /** Lets the scheduled reconciler run (every 5 simulated minutes) and finish, then runs anything it started. */
-async function reconcilerWindow(sandbox: Sandbox, eventBridge: EventBridgeEmulator, seconds = RECONCILER_WINDOW_SECONDS): Promise<void> {
-  for (let t = 0; t < seconds; t += 60) {
+async function reconcilerWindow(sandbox: Sandbox, eventBridge: EventBridgeEmulator, seconds = RECONCILER_WINDOW_SECONDS, done?: () => boolean): Promise<number> {
+  let t = 0;
+  for (; t < seconds && !done?.(); t += 60) {
     sandbox.clock.advance(60);
     await eventBridge.schedulesIdle();
     await eventBridge.settled();
@@ -319,6 +335,7 @@ async function reconcilerWindow(sandbox: Sandbox, eventBridge: EventBridgeEmulat
   }
   await eventBridge.drain();
   await eventBridge.settled();
+  return t;
 }
 
 type Observed = Omit<RunResult, 'id' | 'group' | 'about' | 'service' | 'restartMode' | 'seed' | 'accept' | 'why' | 'right' | 'degraded' | 'problems' | 'simulatedSeconds' | 'wallMs' | 'repro' | 'interrupt'> & {

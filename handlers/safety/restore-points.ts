@@ -132,8 +132,11 @@ export class RestorePoints {
     );
   }
 
-  /** Gives the settling lease up early (the settler failed): the next settler need not wait it out. */
-  async dropLease(cluster: string, service: string, by: string): Promise<void> {
+  /**
+   * Gives the settling lease up early (the settler failed), so the next settler need not wait it
+   * out; true the first time a settlement of this point failed — page once, not every retry.
+   */
+  async failedSettling(cluster: string, service: string, by: string, now: Date): Promise<boolean> {
     await writeIf(
       this.doc.send(
         new UpdateCommand({
@@ -143,6 +146,18 @@ export class RestorePoints {
           ConditionExpression: '#by = :by',
           ExpressionAttributeNames: { '#by': 'settlingBy', '#until': 'settlingUntil' },
           ExpressionAttributeValues: { ':by': by },
+        }),
+      ),
+    );
+    return writeIf(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key(cluster, service),
+          UpdateExpression: 'SET #f = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#f)',
+          ExpressionAttributeNames: { '#f': 'settlingFailedAt' },
+          ExpressionAttributeValues: { ':at': now.toISOString() },
         }),
       ),
     );
@@ -224,25 +239,27 @@ export async function settleRestorePoint(deps: SettleDeps, point: RestorePoint, 
     return { settled: true, restored, from: current, to: restored ? point.desiredCount : current };
   } catch (err) {
     // The one ending a person must hear about at once: the service may be below its desired count
-    // and nothing automatic has put it back. The point stays (the reconciler retries in 5 minutes);
-    // the lease goes now so that retry need not wait it out.
-    await deps.points.dropLease(point.cluster, point.service, lease).catch(() => undefined);
+    // and nothing automatic has put it back. The point stays (the reconciler retries every 5
+    // minutes, quietly: one page per point, then the "restored" page when it works).
+    const first = await deps.points.failedSettling(point.cluster, point.service, lease, deps.clock.now()).catch(() => true);
     const seen = current === undefined ? 'unknown' : String(current);
     deps.log.error('settling the restore point failed', { service: point.service, executionArn, error: (err as Error).message });
-    await deps.pager
-      .page({
-        summary: `${point.service}: desired count could NOT be restored to ${point.desiredCount} — check NOW`,
-        service: point.service,
-        cluster: point.cluster,
-        executionArn,
-        details:
-          `The execution ${executionArn} ended ${ending}. Putting ${point.service} back to its desired count ${point.desiredCount} failed ` +
-          `(${(err as Error).name}: ${(err as Error).message}); its desired count is ${seen}. incident-flows retries every 5 minutes. ` +
-          `Check now: aws ecs describe-services --cluster ${point.cluster} --services ${point.service}; to put it back: ` +
-          `aws ecs update-service --cluster ${point.cluster} --service ${point.service} --desired-count ${point.desiredCount}`,
-        dedupKey: `restore-failed:${point.pk}:${point.recordedAt}`,
-      })
-      .catch((pageErr: Error) => deps.log.error('paging failed too', { error: pageErr.message }));
+    if (first) {
+      await deps.pager
+        .page({
+          summary: `${point.service}: desired count could NOT be restored to ${point.desiredCount} — check NOW`,
+          service: point.service,
+          cluster: point.cluster,
+          executionArn,
+          details:
+            `The execution ${executionArn} ended ${ending}. Putting ${point.service} back to its desired count ${point.desiredCount} failed ` +
+            `(${(err as Error).name}: ${(err as Error).message}); its desired count is ${seen}. incident-flows retries every 5 minutes. ` +
+            `Check now: aws ecs describe-services --cluster ${point.cluster} --services ${point.service}; to put it back: ` +
+            `aws ecs update-service --cluster ${point.cluster} --service ${point.service} --desired-count ${point.desiredCount}`,
+          dedupKey: `restore-failed:${point.pk}:${point.recordedAt}`,
+        })
+        .catch((pageErr: Error) => deps.log.error('paging failed too', { error: pageErr.message }));
+    }
     throw err;
   }
 }
