@@ -17,7 +17,16 @@ export async function alarmCommand(args: string[], out: (text: string) => void =
     options: { ...CONNECTION_OPTIONS, state: { type: 'string', default: 'ALARM' }, reason: { type: 'string' } },
   });
   const alarmName = positionals[0];
-  if (!alarmName) throw new CliUsageError('usage: incident-flows alarm <alarm-name> [--state ALARM|OK|INSUFFICIENT_DATA] [--reason TEXT] [--endpoint URL]');
+  if (!alarmName || positionals.length > 1) {
+    throw new CliUsageError(
+      `${positionals.length > 1 ? `unexpected argument "${String(positionals[1]).slice(0, 60)}"; ` : ''}usage: incident-flows alarm <alarm-name> [--state ALARM|OK|INSUFFICIENT_DATA] [--reason TEXT] [--endpoint URL]`,
+    );
+  }
+  // CloudWatch's own limits (SetAlarmState): AlarmName 1-255 characters, StateReason up to 1023.
+  if (alarmName.length > 255) throw new CliUsageError(`alarm name of ${alarmName.length} characters: CloudWatch alarm names have at most 255`);
+  if (values.reason !== undefined && (values.reason.length === 0 || values.reason.length > 1023)) {
+    throw new CliUsageError(`--reason of ${values.reason.length} characters: CloudWatch takes a state reason of 1 to 1023`);
+  }
   const state = values.state.toUpperCase();
   if (!(STATES as readonly string[]).includes(state)) throw new CliUsageError(`--state "${values.state}": use one of ${STATES.join(', ')}`);
   const reason = values.reason ?? `incident-flows alarm: set to ${state} by hand to test the alarm's wiring`;

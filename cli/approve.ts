@@ -13,7 +13,7 @@ import { documentClient, sfnClient, type ClientOptions } from '#commons/clients'
 import { systemClock, type Clock } from '#commons/clock';
 import { configFromEnv } from '#commons/config';
 import { InvalidInputError } from '#commons/errors';
-import { clientOptionsFrom, CONNECTION_OPTIONS } from './start.ts';
+import { clientOptionsFrom, CONNECTION_OPTIONS, describeError, isUsageError, oneLine } from './start.ts';
 
 /**
  * The fallback for when Slack is down: `incident-flows approve <id>` / `reject <id> --reason …`.
@@ -42,6 +42,7 @@ export async function decideFromCli(approvalId: string, decision: Decision, reas
   }
   if (decision === 'rejected' && !reason?.trim()) throw new InvalidInputError('reject needs --reason "…": say why, it is recorded with the decision');
   const { arn } = await deps.identity();
+  if (typeof arn !== 'string' || arn.length === 0) throw new Error('STS GetCallerIdentity returned no ARN');
   return decideApproval(
     { approvalId, decision, by: { id: arn, name: arn.split('/').slice(1).join('/') || arn, via: 'cli' }, ...(reason?.trim() ? { reason: reason.trim().slice(0, 500) } : {}) },
     { dynamo: deps.dynamo, sfn: deps.sfn, clock: deps.clock, table: deps.table },
@@ -70,20 +71,22 @@ export async function approveCommand(args: string[], decision: Decision, out = p
   const id = positionals[0];
   const verb = decision === 'approved' ? 'approve' : 'reject';
   if (!id || positionals.length > 1) {
-    err.write(`usage: incident-flows ${verb} <approval-id>${decision === 'rejected' ? ' --reason "…"' : ' [--reason "…"]'} [--prefix P | --table NAME] [--endpoint URL] [--region R]\n`);
+    err.write(`incident-flows ${verb}: usage: incident-flows ${verb} <approval-id>${decision === 'rejected' ? ' --reason "…"' : ' [--reason "…"]'} [--prefix P | --table NAME] [--endpoint URL] [--region R]\n`);
     return 2;
   }
-  // Same connection flags as start/status/list; the table follows the stack's prefix.
-  const clients = clientOptionsFrom(values);
-  const sandbox = isSandboxEndpoint({ ...process.env, ...(clients.endpoint ? { AWS_ENDPOINT_URL: clients.endpoint } : {}) });
-  const deps: CliDecisionDeps = {
-    dynamo: documentClient(clients),
-    sfn: sfnClient(clients),
-    clock: systemClock,
-    table: values.table ?? (values.prefix ? `${values.prefix}-approvals` : configFromEnv().approvalsTable),
-    identity: sandbox ? async () => SANDBOX_IDENTITY : () => stsIdentity(clients),
-  };
+  let endpoint: string | undefined;
   try {
+    // Same connection flags as start/status/list; the table follows the stack's prefix.
+    const clients = clientOptionsFrom(values);
+    endpoint = clients.endpoint ?? (process.env.AWS_ENDPOINT_URL || undefined);
+    const sandbox = isSandboxEndpoint({ ...process.env, ...(clients.endpoint ? { AWS_ENDPOINT_URL: clients.endpoint } : {}) });
+    const deps: CliDecisionDeps = {
+      dynamo: documentClient(clients),
+      sfn: sfnClient(clients),
+      clock: systemClock,
+      table: values.table ?? (values.prefix ? `${values.prefix}-approvals` : configFromEnv().approvalsTable),
+      identity: sandbox ? async () => SANDBOX_IDENTITY : () => stsIdentity(clients),
+    };
     const result = await decideFromCli(id, decision, values.reason, deps);
     const a = result.approval;
     out.write(
@@ -91,14 +94,18 @@ export async function approveCommand(args: string[], decision: Decision, out = p
     );
     return 0;
   } catch (e) {
-    if (e instanceof InvalidInputError) {
-      err.write(`incident-flows ${verb}: ${e.message}\n`);
+    if (e instanceof InvalidInputError || isUsageError(e)) {
+      err.write(`incident-flows ${verb}: ${oneLine((e as Error).message)}\n`);
       return 2;
     }
     if (e instanceof ApprovalDecisionError) {
-      err.write(`incident-flows ${verb}: ${e.message}\n`);
+      err.write(`incident-flows ${verb}: ${oneLine(e.message)}\n`);
       return 1;
     }
-    throw e;
+    // Any other failure (AWS unreachable, access denied, a table that does not exist): one line, and
+    // what it means for the decision — it may or may not have been recorded; running it again is safe.
+    err.write(`incident-flows ${verb}: ${oneLine(id)} could not be decided: ${describeError(e, endpoint)} — it may not be recorded; the same command again is safe (a decision is recorded once)\n`);
+    if (process.env.INCIDENT_FLOWS_DEBUG && e instanceof Error && e.stack) err.write(`${e.stack}\n`);
+    return 1;
   }
 }

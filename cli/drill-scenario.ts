@@ -1,4 +1,5 @@
-import { loadScenarioFile, parseScenario, ScenarioError, type Scenario, type ScenarioInput } from '../sandbox/scenario.ts';
+import { readFileSync, statSync } from 'node:fs';
+import { parseScenario, ScenarioError, type Scenario, type ScenarioInput } from '../sandbox/scenario.ts';
 
 /** The faults a drill can inject on its target service, and what the P0 workflow must do about each. */
 export const DRILL_FAULTS = {
@@ -79,7 +80,7 @@ function planFault(options: DrillPlanOptions): DrillPlan {
   if (options.fault !== undefined && !(options.fault in DRILL_FAULTS)) {
     throw new ScenarioError(`--fault "${options.fault}" is not a drill fault — use one of: ${Object.keys(DRILL_FAULTS).join(', ')}`);
   }
-  const base = options.scenarioFile ? loadScenarioFile(options.scenarioFile) : parseScenario({});
+  const base = options.scenarioFile ? loadDrillScenario(options.scenarioFile) : parseScenario({});
   const service = resolveService(base, options.service);
   if (options.fault === undefined && options.scenarioFile) {
     return { scenario: base, service, fault: 'scenario', expected: expectedFrom(base, service) };
@@ -94,7 +95,7 @@ function planFault(options: DrillPlanOptions): DrillPlan {
       ...DRILL_FAULTS[fault].faults.map((f) => ({ ...f, service })),
     ],
   };
-  const scenario = parseScenario(input);
+  const scenario = checkSimulationSize(parseScenario(input));
   return { scenario, service, fault, expected: DRILL_FAULTS[fault].expected };
 }
 
@@ -119,4 +120,69 @@ export function expectedFrom(scenario: Scenario, service: string): Outcome {
 function scenarioInput(s: Scenario): ScenarioInput {
   const { serviceFaults: _sf, apiFaults: _af, eventFaults: _ef, ...rest } = s;
   return rest;
+}
+
+/** A scenario file bigger than this is not a scenario someone wrote (the examples are under 1 KB). */
+export const MAX_SCENARIO_FILE_BYTES = 1024 * 1024;
+/** AWS region names: us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5 … */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+/** The fleet simulator's work grows with the square of the task count, times the simulated time. */
+export const MAX_SIMULATED_TASKS = 200;
+/** Every service is synthesized into the CDK app (IAM, settings): the storm drills up to 50. */
+export const MAX_SCENARIO_SERVICES = 50;
+export const MAX_SIMULATION_LOAD = 10_000_000;
+
+/**
+ * Reads and checks a scenario file for the drill or `incident-flows sandbox`: every way it can be
+ * wrong is a ScenarioError naming the file or the field (exit 2), never a crash or a simulation
+ * that would run for hours.
+ */
+export function loadDrillScenario(path: string): Scenario {
+  let raw: string;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new ScenarioError(`cannot read scenario file ${path}: not a regular file`);
+    if (stat.size > MAX_SCENARIO_FILE_BYTES) throw new ScenarioError(`scenario file ${path} is ${stat.size} bytes, over the ${MAX_SCENARIO_FILE_BYTES}-byte limit for a scenario`);
+    raw = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof ScenarioError) throw e;
+    throw new ScenarioError(`cannot read scenario file ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    // A byte-order mark is how some editors start a UTF-8 file; JSON.parse does not skip it.
+    json = JSON.parse(raw.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw new ScenarioError(`scenario file ${path} is not JSON: ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ScenarioError(`scenario file ${path} must hold a JSON object, e.g. {"services": [{"name": "ledger"}]}; it holds ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}`);
+  }
+  return checkSimulationSize(parseScenario(json));
+}
+
+/**
+ * What the schema cannot say: a region the AWS SDK accepts, and a fleet the simulator can play
+ * out in seconds. 1,000 crash-looping tasks with the default three minutes of lead time took the
+ * sandbox more than five minutes and gigabytes of memory, with the event loop blocked.
+ */
+export function checkSimulationSize(scenario: Scenario): Scenario {
+  if (!REGION.test(scenario.region)) {
+    throw new ScenarioError(`scenario field "region": "${scenario.region.slice(0, 40)}" is not an AWS region name, e.g. "us-east-1"`);
+  }
+  if (scenario.services.length > MAX_SCENARIO_SERVICES) {
+    throw new ScenarioError(`scenario field "services": ${scenario.services.length} services, over the ${MAX_SCENARIO_SERVICES} a sandbox runs (each is synthesized into the stack)`);
+  }
+  const tasks = scenario.services.reduce((n, s) => n + s.desiredCount, 0);
+  if (tasks > MAX_SIMULATED_TASKS) {
+    throw new ScenarioError(`scenario field "services": ${tasks} desired tasks in all, over the ${MAX_SIMULATED_TASKS} the sandbox simulates — lower services[].desiredCount`);
+  }
+  const load = tasks * tasks * scenario.leadSeconds;
+  if (load > MAX_SIMULATION_LOAD) {
+    const lead = Math.floor(MAX_SIMULATION_LOAD / (tasks * tasks));
+    throw new ScenarioError(
+      `scenario field "leadSeconds": ${scenario.leadSeconds} s of lead time with ${tasks} tasks would take the simulator too long — at most ${lead} s with ${tasks} tasks (the cost grows with the square of the task count)`,
+    );
+  }
+  return scenario;
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ScenarioError } from '../sandbox/scenario.ts';
-import { DRILL_FAULTS, planDrill } from './drill-scenario.ts';
+import { checkSimulationSize, DRILL_FAULTS, loadDrillScenario, planDrill } from './drill-scenario.ts';
 
 const USAGE = `incident-flows — the runbook's incident procedures as Step Functions workflows
 
@@ -33,6 +33,11 @@ Usage:
 /** Exit codes: 0 ok, 1 the drill's outcome was wrong, 2 bad usage or input. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `incident-flows start --help` is a person asking, not a typo.
+  if (command !== undefined && (rest.includes('--help') || rest[0] === '-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   switch (command) {
     case 'drill':
       return rest[0] === 'storm' ? incidentCommand('storm', rest.slice(1)) : drill(rest);
@@ -56,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default:
-      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      process.stderr.write(`incident-flows: unknown command "${printable(command)}" — run \`incident-flows help\` for the commands\n`);
       return 2;
   }
 }
@@ -81,14 +86,31 @@ async function drill(args: string[]): Promise<number> {
   });
   const workflow = positionals[0] ?? 'p0';
   if (workflow !== 'p0') {
-    process.stderr.write(`drill "${workflow}" is not available yet — only "p0" (System Down) can be drilled\n`);
+    process.stderr.write(`incident-flows: drill "${printable(workflow)}" is not available yet — only "p0" (System Down) can be drilled\n`);
     return 2;
   }
+  if (positionals.length > 1) throw new ScenarioError(`unexpected argument "${printable(positionals[1]!)}" after "drill p0" — options start with --`);
   const plan = planDrill({ scenarioFile: values.scenario, service: values.service, fault: values.fault, approval: values.approval });
   // The sandbox (every SDK client, the Step Functions runner) loads only for a drill: help, start,
   // status and approve stay quick.
   const [{ runDrill }, { renderDrill }] = await Promise.all([import('./drill.ts'), import('./render.ts')]);
-  const report = await runDrill(plan);
+  let report;
+  try {
+    report = await runDrill(plan);
+  } catch (err) {
+    // The drill could not play out (an API the scenario took down, say): still a verdict, in the
+    // form asked for — JSON for --json — and never a stack trace.
+    const { describeError } = await import('./start.ts');
+    const why = describeError(err);
+    if (values.json) {
+      const e = err as Error;
+      const failed = { workflow: 'p0-system-down', service: plan.service, cluster: plan.scenario.cluster, fault: plan.fault, expectedOutcome: plan.expected, outcome: 'failed', passed: false, error: e?.name ?? 'Error', cause: why };
+      process.stdout.write(`${JSON.stringify(failed, null, 2)}\n`);
+    }
+    process.stderr.write(`incident-flows drill: the drill could not run to its end: ${why}\n`);
+    debugStack(err);
+    return 1;
+  }
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderDrill(report)}\n`);
   return report.passed ? 0 : 1;
 }
@@ -96,13 +118,16 @@ async function drill(args: string[]): Promise<number> {
 async function serve(args: string[]): Promise<number> {
   quietSdkNotice();
   const { values } = parseArgs({ args, options: { scenario: { type: 'string' }, speed: { type: 'string' }, port: { type: 'string' } } });
+  // Node's parseArgs takes "--port=" as an empty string and Number('') is 0: an empty value is no value.
+  if (values.speed === '') throw new ScenarioError('--speed needs a number from 1 to 1000');
   const speed = values.speed === undefined ? 1 : Number(values.speed);
   if (!Number.isFinite(speed) || speed < 1 || speed > 1000) throw new ScenarioError(`--speed "${values.speed}" must be a number from 1 to 1000 (how many times faster than wall time)`);
-  const port = values.port === undefined ? 0 : Number(values.port);
+  const port = values.port === undefined ? 0 : values.port.trim() === '' ? NaN : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ScenarioError(`--port "${values.port}" must be a port number (0 picks a free one)`);
+  if (port !== 0) await portFree(port);
   const { Sandbox } = await import('../sandbox/index.ts');
-  const { loadScenarioFile, parseScenario } = await import('../sandbox/scenario.ts');
-  const scenario = values.scenario ? loadScenarioFile(values.scenario) : parseScenario({});
+  const { parseScenario } = await import('../sandbox/scenario.ts');
+  const scenario = values.scenario ? loadDrillScenario(values.scenario) : checkSimulationSize(parseScenario({}));
   const sandbox = await Sandbox.start(scenario, { clock: { wall: { speed } }, port, echo: true });
   process.stdout.write(
     `sandbox listening on ${sandbox.url}\n` +
@@ -120,6 +145,18 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
+/** --port taken (another sandbox, a LocalStack): say so before minutes of synthesis, not as a crash after. */
+async function portFree(port: number): Promise<void> {
+  const { createServer } = await import('node:net');
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: Error & { code?: string }) =>
+      reject(new ScenarioError(`--port ${port}: ${err.code === 'EADDRINUSE' ? 'already in use on 127.0.0.1 — pick another, or 0 for a free one' : `cannot listen there (${err.code ?? err.message})`}`)),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 /** start, status, list, drill storm (cli/start.ts, cli/status.ts, cli/storm.ts): usage and input errors exit 2. */
 async function incidentCommand(command: 'start' | 'status' | 'list' | 'storm' | 'alarm', args: string[]): Promise<number> {
   quietSdkNotice();
@@ -127,17 +164,50 @@ async function incidentCommand(command: 'start' | 'status' | 'list' | 'storm' | 
   return runIncidentCommand(command, args);
 }
 
-/** Process entry: runs a command, prints a one-line error for expected failures, exits with the code. */
+/**
+ * Process entry: runs a command and exits with its code. Any failure is one line on stderr —
+ * usage and input errors exit 2, everything else 1 — never a stack trace, unless
+ * INCIDENT_FLOWS_DEBUG is set (for whoever debugs the CLI itself).
+ */
 export async function runCli(argv: string[]): Promise<never> {
+  // Last resort: an error nobody handled (an 'error' event without a listener, a rejected promise
+  // nobody awaited) still ends as one line, not Node's stack dump.
+  const crash = (err: unknown) => {
+    void import('./start.ts').then(
+      ({ describeError }) => process.stderr.write(`incident-flows: ${describeError(err)}\n`),
+      () => process.stderr.write(`incident-flows: ${printable(String((err as Error)?.message ?? err))}\n`),
+    ).finally(() => {
+      debugStack(err);
+      process.exit(1);
+    });
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   try {
     process.exit(await main(argv));
   } catch (err) {
     const e = err as Error & { code?: string };
-    const expected = e instanceof ScenarioError || e.code?.startsWith('ERR_PARSE_ARGS') === true;
-    process.stderr.write(`incident-flows: ${e.message}\n`);
-    if (!expected) process.stderr.write(`${e.stack ?? ''}\n`);
+    const expected = e instanceof ScenarioError || e?.name === 'CliUsageError' || e?.name === 'InvalidInputError' || (typeof e?.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS'));
+    let line: string;
+    if (expected) line = printable(e.message);
+    else {
+      const { describeError } = await import('./start.ts');
+      line = describeError(err);
+    }
+    process.stderr.write(`incident-flows: ${line}\n`);
+    debugStack(err);
     process.exit(expected ? 2 : 1);
   }
+}
+
+function debugStack(err: unknown): void {
+  if (process.env.INCIDENT_FLOWS_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+}
+
+/** A user's text echoed in a message: one line, control characters escaped, not too long. */
+function printable(text: string): string {
+  const line = text.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) void runCli(process.argv.slice(2));

@@ -20,6 +20,79 @@ export class CliUsageError extends Error {
   override name = 'CliUsageError';
 }
 
+/** Errors that mean the command line or its input was wrong: exit 2. */
+export function isUsageError(err: unknown): boolean {
+  const e = err as (Error & { code?: unknown }) | undefined;
+  if (!e || typeof e !== 'object') return false;
+  return (
+    e instanceof CliUsageError ||
+    ['CliUsageError', 'InvalidInputError', 'ScenarioError'].includes(e.name) ||
+    (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS'))
+  );
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/**
+ * One line for any failure, for a person at 3 a.m.: the error's name (or its system code), what it
+ * said, and for an endpoint that does not answer, which one. Never a stack trace (set
+ * INCIDENT_FLOWS_DEBUG=1 to get one).
+ */
+export function describeError(err: unknown, endpoint?: string): string {
+  if (!(err instanceof Error)) return `unexpected failure: ${oneLine(String(err))}`;
+  const e = err as Error & { code?: unknown; errors?: unknown; $metadata?: { httpStatusCode?: number } };
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  // Node reports a refused connection to a name with several addresses as an AggregateError with no message.
+  const inner = Array.isArray(e.errors) ? (e.errors as unknown[]).filter((x): x is Error => x instanceof Error) : [];
+  let message = oneLine(e.message || inner.map((x) => x.message).join('; ') || code || 'no message');
+  let name = e.name && e.name !== 'Error' && e.name !== 'AggregateError' ? e.name : (code ?? e.name ?? 'Error');
+  const status = e.$metadata?.httpStatusCode;
+  // The SDK could not read the answer: something that is not AWS answered (a proxy, a captive portal, a wrong port).
+  if (name === 'SyntaxError' && e.$metadata) {
+    name = 'NotAnAwsAnswer';
+    message = `${endpoint ?? 'the endpoint'} answered something that is not an AWS response (${message.replace(/\s*Deserialization error:.*$/, '')})`;
+  }
+  const loopback = endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(endpoint);
+  const where = code && NETWORK_CODES.has(code) ? ` — nothing answers at ${endpoint ?? 'the AWS endpoint'}${loopback ? ' (is `incident-flows sandbox` running there?)' : ''}` : '';
+  return `${name}${status ? ` (HTTP ${status})` : ''}: ${message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message}${where}`;
+}
+
+/**
+ * Text fit for one terminal line: whitespace runs collapsed, control characters (a pasted escape
+ * sequence could recolour or rewrite the terminal) shown as \u escapes, at most 400 characters.
+ */
+export function oneLine(text: string): string {
+  const line = text
+    .replace(/\s+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .trim();
+  return line.length > 400 ? `${line.slice(0, 400)}…` : line;
+}
+
+/** AWS region names: us-east-1, eu-central-2, us-gov-west-1 … */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+/** Our names: the stack's prefix and table names (DynamoDB: 3-255 of letters, digits, _ - .). */
+const PREFIX = /^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$/;
+const TABLE = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/** The connection flags, checked before any AWS call: a typo is a usage error, not an SDK stack trace. */
+export function checkConnectionFlags(flags: ConnectionFlags & { table?: string }): void {
+  if (flags.endpoint !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(flags.endpoint);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new CliUsageError(`--endpoint "${flags.endpoint.slice(0, 80)}" is not an http(s) URL, e.g. http://127.0.0.1:4566 (what \`incident-flows sandbox\` prints)`);
+    }
+  }
+  if (flags.region !== undefined && !REGION.test(flags.region)) throw new CliUsageError(`--region "${flags.region.slice(0, 40)}" is not an AWS region name, e.g. us-east-1`);
+  if (flags.prefix !== undefined && !PREFIX.test(flags.prefix)) throw new CliUsageError(`--prefix "${flags.prefix.slice(0, 60)}" is not a stack prefix: letters, digits, - and _, e.g. incident-flows`);
+  if (flags.table !== undefined && !TABLE.test(flags.table)) throw new CliUsageError(`--table "${flags.table.slice(0, 60)}" is not a DynamoDB table name: 3-255 letters, digits, _ - and .`);
+}
+
 export interface ConnectionFlags {
   endpoint?: string;
   region?: string;
@@ -38,7 +111,8 @@ export const CONNECTION_OPTIONS = {
  * has some). Without it, the SDK's normal chain: AWS_PROFILE, SSO, env, instance role — and
  * AWS_ENDPOINT_URL if set.
  */
-export function clientOptionsFrom(flags: ConnectionFlags & { local?: boolean }, env: NodeJS.ProcessEnv = process.env): ClientOptions {
+export function clientOptionsFrom(flags: ConnectionFlags & { local?: boolean; table?: string }, env: NodeJS.ProcessEnv = process.env): ClientOptions {
+  checkConnectionFlags(flags);
   if (flags.local && !flags.endpoint && !env.AWS_ENDPOINT_URL) {
     throw new CliUsageError('--local needs the sandbox address: run `incident-flows sandbox` in another terminal and pass the URL it prints as --endpoint URL');
   }
@@ -139,7 +213,14 @@ async function refuseIfRemediating(opts: StartOptions): Promise<void> {
   }
   // The execution's status decides, not the lock's expiry: the sandbox's clock is not this one.
   if (lock?.state !== 'open' || !lock.executionArn) return;
-  const { status } = await sfnClient(opts.clients).send(new DescribeExecutionCommand({ executionArn: lock.executionArn }));
+  let status: string | undefined;
+  try {
+    ({ status } = await sfnClient(opts.clients).send(new DescribeExecutionCommand({ executionArn: lock.executionArn })));
+  } catch (err) {
+    // A lock held for an execution Step Functions never ran (or no longer has) is nobody remediating.
+    if ((err as Error).name === 'ExecutionDoesNotExist') return;
+    throw err;
+  }
   if (status === 'RUNNING') {
     throw new CliUsageError(
       `${opts.service} already has an open incident ${lock.incidentId} (execution ${lock.executionArn.split(':').pop()}) remediating it — follow it with \`incident-flows status\`, or pass --force to start another run anyway`,
@@ -152,7 +233,7 @@ async function waitForEnd(sfn: SFNClient, executionArn: string, timeoutSeconds: 
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     if (d.status !== 'RUNNING' || Date.now() > deadline) {
-      const output = d.output ? (JSON.parse(d.output) as { outcome?: string; restart?: { changes?: unknown[] } }) : undefined;
+      const output = parseOutput(d.output);
       return {
         status: d.status,
         ...(output?.outcome ? { outcome: output.outcome } : {}),
@@ -162,6 +243,15 @@ async function waitForEnd(sfn: SFNClient, executionArn: string, timeoutSeconds: 
       };
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+function parseOutput(text: string | undefined): { outcome?: string; restart?: { changes?: unknown[] } } | undefined {
+  try {
+    const v = text ? (JSON.parse(text) as unknown) : undefined;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as { outcome?: string; restart?: { changes?: unknown[] } }) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -196,7 +286,11 @@ export async function startCommand(args: string[], out: (text: string) => void =
     },
   });
   const workflow = positionals[0];
-  if (!workflow || !values.service) throw new CliUsageError('usage: incident-flows start <workflow> --service NAME [--cluster NAME] [--dry-run] [--wait] [--force] [--endpoint URL]');
+  if (!workflow || !values.service || positionals.length > 1) {
+    throw new CliUsageError(
+      `${positionals.length > 1 ? `unexpected argument "${String(positionals[1]).slice(0, 60)}"; ` : ''}usage: incident-flows start <workflow> --service NAME [--cluster NAME] [--dry-run] [--wait] [--force] [--endpoint URL]`,
+    );
+  }
   const result = await startWorkflow({
     workflow,
     service: values.service,
@@ -223,9 +317,19 @@ export async function runIncidentCommand(command: 'start' | 'status' | 'list' | 
     if (command === 'list') return await status.listCommand(args);
     return await (await import('./storm.ts')).stormCommand(args);
   } catch (err) {
-    const e = err as Error & { code?: string };
-    const usage = e instanceof CliUsageError || e.name === 'InvalidInputError' || e.code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`incident-flows ${command}: ${e.message}\n`);
+    const usage = isUsageError(err);
+    process.stderr.write(`incident-flows ${command}: ${usage ? oneLine((err as Error).message) : describeError(err, endpointIn(args))}\n`);
+    if (process.env.INCIDENT_FLOWS_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return usage ? 2 : 1;
   }
+}
+
+/** The --endpoint a command line names (for error messages), if any. */
+export function endpointIn(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--endpoint') return args[i + 1];
+    if (a.startsWith('--endpoint=')) return a.slice('--endpoint='.length);
+  }
+  return process.env.AWS_ENDPOINT_URL || undefined;
 }

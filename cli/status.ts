@@ -125,13 +125,22 @@ export function renderList(items: ListedExecution[]): string {
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
+/** What ListExecutions' statusFilter accepts. */
+export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'] as const;
+
 export async function listCommand(args: string[], out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
   const { values } = parseArgs({ args, options: { ...CONNECTION_OPTIONS, status: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const status = values.status?.toUpperCase();
+  if (status !== undefined && !(EXECUTION_STATUSES as readonly string[]).includes(status)) {
+    throw new CliUsageError(`--status "${values.status!.slice(0, 40)}": use one of ${EXECUTION_STATUSES.join(', ')}`);
+  }
+  const limit = values.limit === undefined ? 20 : /^\d+$/.test(values.limit.trim()) ? Number(values.limit) : NaN;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliUsageError(`--limit "${(values.limit ?? '').slice(0, 40)}": a whole number from 1 to 1000`);
   const sfn = sfnClient(clientOptionsFrom(values));
   const items = await listExecutions(sfn, {
     ...(values.prefix ? { prefix: values.prefix } : {}),
-    ...(values.status ? { status: values.status.toUpperCase() } : {}),
-    limit: values.limit ? Number(values.limit) : 20,
+    ...(status ? { status } : {}),
+    limit,
   });
   out(values.json ? `${JSON.stringify(items, null, 2)}\n` : renderList(items));
   return 0;
@@ -143,13 +152,15 @@ export async function statusCommand(args: string[], out: (text: string) => void 
     allowPositionals: true,
     options: { ...CONNECTION_OPTIONS, report: { type: 'boolean', default: false }, table: { type: 'string' }, json: { type: 'boolean', default: false } },
   });
+  if (positionals.length > 1) throw new CliUsageError(`unexpected argument "${String(positionals[1]).slice(0, 60)}": status takes one execution (ARN or name)`);
   const clients = clientOptionsFrom(values);
   const sfn = sfnClient(clients);
   let executionArn = positionals[0];
+  if (executionArn !== undefined && (executionArn.length === 0 || executionArn.length > 2048)) throw new CliUsageError('the execution must be an execution ARN or name (1-2048 characters)');
   if (!executionArn || !executionArn.startsWith('arn:')) {
     const recent = await listExecutions(sfn, { ...(values.prefix ? { prefix: values.prefix } : {}), limit: 1000 });
     const match = executionArn ? recent.find((e) => e.name === executionArn) : recent[0];
-    if (!match?.executionArn) throw new CliUsageError(executionArn ? `no execution named "${executionArn}" among our state machines` : 'no executions yet');
+    if (!match?.executionArn) throw new CliUsageError(executionArn ? `no execution named "${executionArn.slice(0, 80)}" among our state machines` : 'no executions yet');
     executionArn = match.executionArn;
   }
   const store = new IncidentStore(documentClient(clients), values.table ?? `${values.prefix ?? 'incident-flows'}-incidents`);

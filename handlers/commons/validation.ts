@@ -12,12 +12,34 @@ export function parseInput<S extends z.ZodType>(schema: S, event: unknown, what 
   throw new InvalidInputError(`invalid ${what}: ${messages.join('; ')}`);
 }
 
+/** Unknown fields named in one message, at most (a hostile input may carry thousands). */
+const MAX_KEYS_NAMED = 10;
+/** Characters of a field name quoted back, at most (a hostile name may be 200 KB). */
+const MAX_KEY_CHARS = 60;
+
+/**
+ * A field name the input chose, quoted back safely: control characters escaped (the message is read
+ * in a terminal, the console and a Slack report), at most MAX_KEY_CHARS characters.
+ */
+function quoted(key: string): string {
+  const text = JSON.stringify(key.length > MAX_KEY_CHARS ? key.slice(0, MAX_KEY_CHARS) : key).slice(1, -1);
+  return `"${text}${key.length > MAX_KEY_CHARS ? `…" (${key.length} characters)` : '"'}`;
+}
+
+/** One segment of a field path: escaped and cut like a quoted name, without the quotes. */
+function segment(key: string): string {
+  const text = JSON.stringify(key.length > MAX_KEY_CHARS ? key.slice(0, MAX_KEY_CHARS) : key).slice(1, -1);
+  return key.length > MAX_KEY_CHARS ? `${text}…` : text;
+}
+
 function describeIssue(schema: z.ZodType, issue: z.core.$ZodIssue): string {
-  const path = issue.path.map(String).join('.');
+  const path = issue.path.map((p) => segment(String(p))).join('.');
   if (issue.code === 'unrecognized_keys') {
     const where = path ? ` in "${path}"` : '';
     const allowed = Object.keys(shapeAt(schema, issue.path) ?? {});
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${where}: remove ${issue.keys.length > 1 ? 'them' : 'it'}${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`;
+    const named = issue.keys.slice(0, MAX_KEYS_NAMED).map(quoted).join(', ');
+    const more = issue.keys.length > MAX_KEYS_NAMED ? ` and ${issue.keys.length - MAX_KEYS_NAMED} more` : '';
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${named}${more}${where}: remove ${issue.keys.length > 1 ? 'them' : 'it'}${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`;
   }
   const field = path ? `field "${path}"` : 'the input';
   const hint = hintAt(schema, issue.path);

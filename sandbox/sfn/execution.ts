@@ -35,6 +35,22 @@ export interface ExecutionRecord {
   output?: string;
   error?: string;
   cause?: string;
+  /** RedriveExecution: how many times this execution was redriven, and the last time. */
+  redriveCount?: number;
+  redriveDate?: Date;
+}
+
+/**
+ * What a redrive carries over from the attempt before it (Step Functions Developer Guide,
+ * "Redriving executions"): the same ARN, input and history; it resumes at the unsuccessful
+ * top-level state with that state's input, and the execution timeout starts again from zero.
+ */
+export interface Redrive {
+  events: HistoryEvent[];
+  startDate: Date;
+  redriveCount: number;
+  startAt: string;
+  stateInput: unknown;
 }
 
 export type Handler = (event: unknown) => Promise<unknown>;
@@ -113,9 +129,30 @@ export class Execution {
     private readonly env: ExecutionEnv,
     private readonly machine: PreparedMachine,
     record: Omit<ExecutionRecord, 'status' | 'startDate'>,
+    private readonly redrive?: Redrive,
   ) {
-    this.record = { ...record, status: 'RUNNING', startDate: env.clock.now() };
+    this.record = redrive
+      ? { ...record, status: 'RUNNING', startDate: redrive.startDate, redriveCount: redrive.redriveCount, redriveDate: env.clock.now() }
+      : { ...record, status: 'RUNNING', startDate: env.clock.now() };
+    if (redrive) this.events.push(...redrive.events);
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  /**
+   * Where a redrive of this closed execution resumes: the last top-level state entered and never
+   * exited (the one that failed, was running when the execution was stopped or timed out, or the
+   * Fail state it ended in), with the input it entered with. Undefined when no state was entered.
+   */
+  redrivePoint(): { startAt: string; stateInput: unknown } | undefined {
+    const topLevel = new Set(Object.keys(this.machine.runnable.States));
+    let open: { startAt: string; stateInput: string } | undefined;
+    for (const event of this.events) {
+      const entered = event.stateEnteredEventDetails;
+      const exited = event.stateExitedEventDetails;
+      if (entered?.name && topLevel.has(entered.name)) open = { startAt: entered.name, stateInput: entered.input ?? '{}' };
+      else if (exited?.name && exited.name === open?.startAt) open = undefined;
+    }
+    return open ? { startAt: open.startAt, stateInput: JSON.parse(open.stateInput) as unknown } : undefined;
   }
 
   get done(): Promise<ExecutionRecord> {
@@ -129,9 +166,12 @@ export class Execution {
   /** Starts the run in the background; `done` settles when the execution closes. */
   start(): void {
     this.syncActors();
-    this.emit('ExecutionStarted', {
-      executionStartedEventDetails: { input: this.record.input, inputDetails: { truncated: false }, roleArn: this.roleArn },
-    });
+    if (this.redrive) this.emit('ExecutionRedriven', { executionRedrivenEventDetails: { redriveCount: this.redrive.redriveCount } });
+    else {
+      this.emit('ExecutionStarted', {
+        executionStartedEventDetails: { input: this.record.input, inputDetails: { truncated: false }, roleArn: this.roleArn },
+      });
+    }
     if (this.machine.timeoutSeconds !== undefined) {
       this.deadline = new VirtualTimer(this.env.clock, this.machine.timeoutSeconds, () => this.terminate({ kind: 'timeout' }));
     }
@@ -152,11 +192,12 @@ export class Execution {
     const input = JSON.parse(this.record.input) as unknown;
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
-      const runner = new StateMachine(this.machine.runnable as unknown as StateMachineDefinition, {
+      const definition = this.redrive ? { ...this.machine.runnable, StartAt: this.redrive.startAt } : this.machine.runnable;
+      const runner = new StateMachine(definition as unknown as StateMachineDefinition, {
         // The facade validated the original definition once; validating per run costs ~200 ms.
         validationOptions: { noValidate: true },
       });
-      const run = runner.run(input as never, this.runOptions(input));
+      const run = runner.run((this.redrive ? this.redrive.stateInput : input) as never, this.runOptions(input));
       this.abortRunner = run.abort;
       const consumed = this.consume(run.eventLogs as unknown as AsyncGenerator<RunnerEvent>);
       outcome = await run.result.then(

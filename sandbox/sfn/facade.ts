@@ -7,6 +7,7 @@ import type {
   HistoryEvent,
   ListExecutionsOutput,
   ListStateMachinesOutput,
+  RedriveExecutionOutput,
   StartExecutionOutput,
   StopExecutionOutput,
 } from '@aws-sdk/client-sfn';
@@ -14,7 +15,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import type { SimClock } from '#sandbox/clock';
 import { AwsServiceError, type AwsJsonService } from '#sandbox/http';
 import { stateMachineArn, type AslDefinition, type ExtractedMachine } from './asl.ts';
-import { StatesTaskError } from './errors.ts';
+import { functionNotFound, lambdaFailure, StatesTaskError } from './errors.ts';
 import {
   Execution,
   TaskTokens,
@@ -52,6 +53,14 @@ const MAX_NAME_LENGTH = 80;
 /** AWS: no whitespace, brackets, wildcards, these specials, or control characters. */
 const INVALID_NAME_CHARS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
 const MAX_INPUT_BYTES = 256 * 1024;
+/**
+ * Deepest JSON an execution accepts (input, SendTaskSuccess output). AWS documents no depth limit,
+ * but every layer of the sandbox walks JSON recursively (the runner, JSON.stringify of history
+ * events): 40,000 levels once left an execution RUNNING forever with the virtual clock frozen, and
+ * ~3,000 crashed the process. Real inputs are a few levels deep; refusing at the door is an
+ * answer the caller can read.
+ */
+export const MAX_JSON_DEPTH = 200;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 
@@ -102,6 +111,32 @@ export class SfnFacade {
 
   // ---------------------------------------------------------------- programmatic API
 
+  /**
+   * Invokes the Lambda function the sandbox runs as `functionName` (a handler name, e.g. "assess",
+   * or its function ARN) the way Lambda's Invoke would: the payload and the answer go through JSON,
+   * and a throw comes back as an error named after the handler's errorType, with Lambda's
+   * {"errorType","errorMessage"} as its message. For tests that hand a handler any event.
+   */
+  async invokeFunction(functionName: string, payload: unknown): Promise<unknown> {
+    const name = functionName.startsWith('arn:') ? (functionName.split(':')[6] ?? functionName) : functionName;
+    const handler = Object.hasOwn(this.opts.handlers, name) ? this.opts.handlers[name] : undefined;
+    const arn = functionName.startsWith('arn:') ? functionName : `arn:aws:lambda:${this.opts.region}:${this.opts.accountId}:function:${name}`;
+    if (!handler) throw functionNotFound(arn);
+    let event: unknown;
+    try {
+      event = JSON.parse(JSON.stringify(payload ?? null)) as unknown;
+    } catch (err) {
+      throw new StatesTaskError('Lambda.InvalidRequestContentException', `Could not parse request body into json: ${(err as Error).message}`);
+    }
+    let result: unknown;
+    try {
+      result = await handler(event);
+    } catch (thrown) {
+      throw lambdaFailure(thrown);
+    }
+    return JSON.parse(JSON.stringify(result ?? null)) as unknown;
+  }
+
   /** Starts an execution of the machine called `machineName`; `input` is any JSON value. */
   start(machineName: string, input: unknown = {}, name?: string): string {
     const arn = stateMachineArn(this.opts, machineName);
@@ -151,6 +186,10 @@ export class SfnFacade {
   // ---------------------------------------------------------------- wire API
 
   readonly handle: AwsJsonService = (operation, body) => {
+    // The SDK always sends an object; a bare null, array, string or number is not a request.
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new AwsServiceError('SerializationException', `the request body must be a JSON object, got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}`);
+    }
     switch (operation) {
       case 'ListStateMachines':
         return this.listStateMachines(body);
@@ -166,6 +205,8 @@ export class SfnFacade {
         return this.getExecutionHistory(body);
       case 'StopExecution':
         return this.stopExecution(body);
+      case 'RedriveExecution':
+        return this.redriveExecution(body);
       case 'SendTaskSuccess':
         return this.sendTaskSuccess(body);
       case 'SendTaskFailure':
@@ -265,8 +306,9 @@ export class SfnFacade {
       outputDetails: record.output !== undefined ? { included: true } : undefined,
       error: record.error,
       cause: record.cause,
-      redriveCount: 0,
-      redriveStatus: 'NOT_REDRIVABLE',
+      redriveCount: record.redriveCount ?? 0,
+      redriveDate: record.redriveDate,
+      ...redriveStatus(this.wireExecution(body), this.opts.clock.now()),
     };
   }
 
@@ -274,6 +316,9 @@ export class SfnFacade {
     const machineArn = requireString(body, 'stateMachineArn');
     this.machineOf(machineArn);
     const statusFilter = optionalString(body, 'statusFilter');
+    if (statusFilter !== undefined && !EXECUTION_STATUSES.has(statusFilter)) {
+      throw new AwsServiceError('ValidationException', `1 validation error detected: Value '${statusFilter.slice(0, 40)}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${[...EXECUTION_STATUSES].join(', ')}]`);
+    }
     // Newest first; insertion order breaks ties between executions started at the same instant.
     const matching = [...this.executions.values()]
       .map((e, order) => ({ record: e.record, order }))
@@ -299,21 +344,58 @@ export class SfnFacade {
     return { stopDate: execution.record.stopDate ?? this.opts.clock.now() };
   }
 
+  /**
+   * RedriveExecution (API reference; Developer Guide, "Redriving executions"): a FAILED, TIMED_OUT
+   * or ABORTED execution resumes at its unsuccessful top-level state under the same ARN, with the
+   * same input, its history kept and the execution timeout counted again from zero. A RUNNING or
+   * SUCCEEDED execution, or one that closed more than 14 days ago, is refused.
+   */
+  private redriveExecution(body: Record<string, unknown>): RedriveExecutionOutput {
+    const previous = this.wireExecution(body);
+    const refused = notRedrivable(previous, this.opts.clock.now());
+    if (refused) throw new AwsServiceError('ExecutionNotRedrivable', refused);
+    const registered = this.machineOf(previous.record.stateMachineArn);
+    const { executionArn, stateMachineArn, stateMachineName, name, input, startDate, redriveCount } = previous.record;
+    // Stopped before its first state was entered: the redrive starts at the beginning.
+    const point = previous.redrivePoint() ?? { startAt: registered.prepared.runnable.StartAt, stateInput: JSON.parse(input) as unknown };
+    const execution = new Execution(this.env(), registered.prepared, { executionArn, stateMachineArn, stateMachineName, name, input }, {
+      events: previous.events,
+      startDate,
+      redriveCount: (redriveCount ?? 0) + 1,
+      ...point,
+    });
+    this.executions.set(executionArn, execution);
+    execution.start();
+    return { redriveDate: execution.record.redriveDate ?? this.opts.clock.now() };
+  }
+
   private sendTaskSuccess(body: Record<string, unknown>): Record<string, never> {
     const waiter = this.openTask(body);
     const output = requireString(body, 'output');
+    if (Buffer.byteLength(output) > MAX_INPUT_BYTES) {
+      throw new AwsServiceError('ValidationException', `1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to ${MAX_INPUT_BYTES}`);
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(output);
     } catch {
       throw new AwsServiceError('InvalidOutput', 'Invalid State Machine Execution Output');
     }
+    const depth = jsonDepth(output);
+    if (depth > MAX_JSON_DEPTH) throw new AwsServiceError('InvalidOutput', `Invalid State Machine Execution Output: nested ${depth} levels deep, deeper than ${MAX_JSON_DEPTH}`);
     waiter.resolve(parsed);
     this.tokens.close(waiter.token);
     return {};
   }
 
   private sendTaskFailure(body: Record<string, unknown>): Record<string, never> {
+    // AWS: error up to 256 characters, cause up to 32,768.
+    for (const [field, max] of [['error', 256], ['cause', 32_768]] as const) {
+      const value = optionalString(body, field);
+      if (value !== undefined && value.length > max) {
+        throw new AwsServiceError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
+      }
+    }
     const waiter = this.openTask(body);
     waiter.reject(new StatesTaskError(optionalString(body, 'error') ?? '', optionalString(body, 'cause') ?? ''));
     this.tokens.close(waiter.token);
@@ -352,6 +434,25 @@ export class SfnFacade {
   }
 }
 
+/** Days a closed execution stays redrivable. */
+const REDRIVABLE_DAYS = 14;
+/** History events beyond which AWS refuses a redrive. */
+const MAX_REDRIVE_HISTORY = 25_000;
+
+/** Why RedriveExecution would refuse this execution (AWS's redriveStatusReason wording), or undefined. */
+function notRedrivable(execution: Execution, now: Date): string | undefined {
+  const { status, stopDate } = execution.record;
+  if (status === 'RUNNING' || status === 'SUCCEEDED') return `Execution is ${status} and cannot be redriven`;
+  if (stopDate && now.getTime() - stopDate.getTime() > REDRIVABLE_DAYS * 86_400_000) return 'Execution redrivable period exceeded';
+  if (execution.events.length >= MAX_REDRIVE_HISTORY) return 'Execution history event limit exceeded';
+  return undefined;
+}
+
+function redriveStatus(execution: Execution, now: Date): Pick<DescribeExecutionOutput, 'redriveStatus' | 'redriveStatusReason'> {
+  const reason = notRedrivable(execution, now);
+  return reason ? { redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason: reason } : { redriveStatus: 'REDRIVABLE' };
+}
+
 function listItem(record: ExecutionRecord): ExecutionListItem {
   return {
     executionArn: record.executionArn,
@@ -360,14 +461,23 @@ function listItem(record: ExecutionRecord): ExecutionListItem {
     status: record.status,
     startDate: record.startDate,
     stopDate: record.stopDate,
-    redriveCount: 0,
+    redriveCount: record.redriveCount ?? 0,
+    ...(record.redriveDate ? { redriveDate: record.redriveDate } : {}),
   };
 }
+
+/** AWS's length limits of the string fields the sandbox reads (Step Functions API Reference). */
+const MAX_LENGTH: Record<string, number> = { stateMachineArn: 256, executionArn: 256, taskToken: 2048, output: MAX_INPUT_BYTES };
 
 function requireString(body: Record<string, unknown>, field: string): string {
   const value = body[field];
   if (typeof value !== 'string' || value.length === 0) {
     throw new AwsServiceError('ValidationException', `1 validation error detected: '${field}' must not be null`);
+  }
+  // Checked before anything quotes the value back: a 100 KB "ARN" gets a short answer.
+  const max = MAX_LENGTH[field];
+  if (max !== undefined && value.length > max) {
+    throw new AwsServiceError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
   }
   return value;
 }
@@ -381,7 +491,9 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
 
 function validateName(name: string): void {
   if (name.length < 1 || name.length > MAX_NAME_LENGTH || INVALID_NAME_CHARS.test(name)) {
-    throw new AwsServiceError('InvalidName', `Invalid Name: '${name}'`);
+    // Quoted back with control characters escaped and at most 80 characters: the caller may print it to a terminal.
+    const shown = JSON.stringify(name.slice(0, MAX_NAME_LENGTH)).slice(1, -1);
+    throw new AwsServiceError('InvalidName', `Invalid Name: '${shown}'${name.length > MAX_NAME_LENGTH ? ` (… ${name.length} characters)` : ''}`);
   }
 }
 
@@ -394,22 +506,60 @@ function validateInput(input: string): void {
   } catch (err) {
     throw new AwsServiceError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${(err as Error).message}'`);
   }
+  const depth = jsonDepth(input);
+  if (depth > MAX_JSON_DEPTH) {
+    throw new AwsServiceError('InvalidExecutionInput', `Invalid State Machine Execution Input: nested ${depth} levels deep, deeper than ${MAX_JSON_DEPTH}`);
+  }
+}
+
+/**
+ * How deep valid JSON text nests (arrays and objects), in one pass and without recursion: deep
+ * input must not be able to exhaust the stack of the very check that refuses it.
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }
 
 /** nextToken is an opaque offset; a token we did not issue is InvalidToken, as in AWS. */
 function paginate<T>(all: T[], body: Record<string, unknown>): { items: T[]; nextToken?: string } {
-  const requested = typeof body.maxResults === 'number' && body.maxResults > 0 ? body.maxResults : DEFAULT_PAGE_SIZE;
-  const size = Math.min(requested, MAX_PAGE_SIZE);
+  const requested = maxResultsOf(body);
+  const size = Math.min(requested || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
   let offset = 0;
   const token = optionalString(body, 'nextToken');
   if (token !== undefined) {
-    const match = /^sandbox-page-(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
-    if (!match) throw new AwsServiceError('InvalidToken', 'Invalid Token');
+    const match = /^sandbox-page-(\d{1,9})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+    // Only offsets this listing could have issued: a forged or stale token is not an empty page.
+    if (!match || Number(match[1]) > all.length) throw new AwsServiceError('InvalidToken', 'Invalid Token');
     offset = Number(match[1]);
   }
   const items = all.slice(offset, offset + size);
   const next = offset + size < all.length ? Buffer.from(`sandbox-page-${offset + size}`).toString('base64url') : undefined;
   return { items, nextToken: next };
 }
+
+/** AWS: maxResults is an integer from 0 to 1000 (0, or none, means the default page size). */
+function maxResultsOf(body: Record<string, unknown>): number {
+  const value = body.maxResults;
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number') throw new AwsServiceError('SerializationException', `'maxResults' must be an integer, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_PAGE_SIZE) {
+    throw new AwsServiceError('ValidationException', `1 validation error detected: Value '${value}' at 'maxResults' failed to satisfy constraint: Member must have value between 0 and ${MAX_PAGE_SIZE}`);
+  }
+  return value;
+}
+
+const EXECUTION_STATUSES = new Set(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']);
 
 export { extractStateMachines, type CloudFormationTemplate, type ExtractedMachine } from './asl.ts';
