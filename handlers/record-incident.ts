@@ -54,7 +54,13 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
   if (!(TERMINAL as readonly string[]).includes(status)) return ignore(deps.log, `execution ${executionArn} is ${status}, not finished`);
 
   const facts = await describe(deps.sfn, executionArn);
-  const history = await fullHistory(deps.sfn, executionArn);
+  // A redriven execution keeps its ARN and history (Step Functions Developer Guide, "Redriving
+  // executions"): each attempt's end is recorded, reported and paged on its own, under its own key,
+  // and summarised from its own part of the history.
+  const attempt = facts.redriveCount ? `${executionArn}#redrive-${facts.redriveCount}` : executionArn;
+  const fullLog = await fullHistory(deps.sfn, executionArn);
+  const redriven = fullLog.findLastIndex((e) => e.type === 'ExecutionRedriven');
+  const history = redriven >= 0 ? fullLog.slice(redriven) : fullLog;
   const summary = summariseExecution(facts, history);
   const input = facts.input as { service?: unknown; cluster?: unknown; trigger?: IncidentRecord['trigger']; dryRun?: unknown };
   const service = typeof input.service === 'string' ? input.service : 'unknown-service';
@@ -106,12 +112,12 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       durations: summary.durations,
       ...(timeToMitigate !== undefined ? { timeToMitigateSeconds: timeToMitigate } : {}),
     },
-    executionArn,
-    [...summary.steps, { at: closedAt, kind: 'closed', what: `${facts.name} ended ${facts.status}: ${summary.outcome}` }],
+    attempt,
+    [...summary.steps, { at: closedAt, kind: 'closed', what: `${facts.name}${facts.redriveCount ? ` (redrive ${facts.redriveCount})` : ''} ended ${facts.status}: ${summary.outcome}` }],
   );
 
   const report = renderReport({ incident: { ...record, timeline: record.timeline ?? [] }, execution: facts, summary });
-  const first = await deps.store.saveReport(incidentId, executionArn, report);
+  const first = await deps.store.saveReport(incidentId, attempt, report);
   let posted = false;
   if (first) {
     try {
@@ -119,7 +125,7 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       posted = true;
     } catch (err) {
       // Give the claim back so the retry (Lambda's async retries, then the dead-letter queue) posts it; the record itself is already written.
-      await deps.store.unmarkNotified(incidentId, executionArn);
+      await deps.store.unmarkNotified(incidentId, attempt);
       throw err;
     }
   }
@@ -132,7 +138,7 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       executionArn,
       severity,
       details: `${facts.name} ended ${facts.status}${facts.error ? ` (${facts.error})` : ''}: ${facts.cause ?? summary.outcome}.${settlement === 'failed' ? ' Putting the desired count back FAILED: see the page about it.' : settlement?.restored ? ` The desired count was restored ${settlement.from} → ${settlement.to}.` : ''}`,
-      dedupKey: `end:${executionArn}`,
+      dedupKey: `end:${attempt}`,
     });
   }
   const log = facts.status === 'SUCCEEDED' ? deps.log.info : deps.log.warn;
@@ -180,6 +186,7 @@ async function describe(sfn: SFNClient, executionArn: string): Promise<Execution
     ...(obj(d.output) ? { output: obj(d.output) } : {}),
     ...(d.error ? { error: d.error } : {}),
     ...(d.cause ? { cause: d.cause } : {}),
+    ...(d.redriveCount ? { redriveCount: d.redriveCount } : {}),
   };
 }
 

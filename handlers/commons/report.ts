@@ -18,6 +18,8 @@ export interface ExecutionFacts {
   output?: Record<string, unknown>;
   error?: string;
   cause?: string;
+  /** RedriveExecution: how many times this execution (same ARN) was redriven; 0 or absent when never. */
+  redriveCount?: number;
 }
 
 export interface ExecutionSummary {
