@@ -1,11 +1,11 @@
-import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
 import { fullHistory } from '#commons/execution-history';
 import * as z from 'zod';
 import { documentClient, ecsClient, once, sfnClient, snsClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { IncidentStore, incidentIdOf, incidentSettingsFromEnv, type IncidentRecord, type IncidentSettings } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
-import { headline, renderReport, summariseExecution, type ExecutionFacts, type ReportPoster } from '#commons/report';
+import { headline, renderReport, summariseExecution, type ExecutionFacts, type ExecutionSummary, type ReportPoster } from '#commons/report';
 import { escapeSlackText, fetchSlackApi, loadSlackSecrets, type SlackApi } from '#commons/slack';
 import { severitySchema } from '#commons/alarms';
 import { step } from '#commons/step';
@@ -118,10 +118,15 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
 
   const report = renderReport({ incident: { ...record, timeline: record.timeline ?? [] }, execution: facts, summary });
   const first = await deps.store.saveReport(incidentId, attempt, report);
+  // The whole history, not this attempt's: a redrive resuming after earlier changes is no refused start.
+  const refused = refusedStart(facts, fullLog, summary, settlement, known?.trigger ?? input.trigger);
+  const text = refused
+    ? `:information_source: ${severity} ${service}: start input refused (${facts.error}), nothing changed, nobody paged (incident ${incidentId})`
+    : headline(record, summary.outcome, timeToMitigate);
   let posted = false;
   if (first) {
     try {
-      await deps.poster.post({ incidentId, service, outcome: summary.outcome, text: headline(record, summary.outcome, timeToMitigate), markdown: report });
+      await deps.poster.post({ incidentId, service, outcome: summary.outcome, text, markdown: report });
       posted = true;
     } catch (err) {
       // Give the claim back so the retry (Lambda's async retries, then the dead-letter queue) posts it; the record itself is already written.
@@ -129,7 +134,7 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       throw err;
     }
   }
-  if (first && needsPeople(facts)) {
+  if (first && needsPeople(facts) && !refused) {
     await deps.pager.page({
       summary: `${service}: ${summary.outcome} - people must take over`,
       service,
@@ -142,7 +147,7 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
     });
   }
   const log = facts.status === 'SUCCEEDED' ? deps.log.info : deps.log.warn;
-  log('incident recorded', { incidentId, service, executionArn, status: facts.status, outcome: summary.outcome, released, posted, ...(timeToMitigate !== undefined ? { timeToMitigateSeconds: timeToMitigate } : {}) });
+  log('incident recorded', { incidentId, service, executionArn, status: facts.status, outcome: summary.outcome, released, posted, paged: first && needsPeople(facts) && !refused, ...(timeToMitigate !== undefined ? { timeToMitigateSeconds: timeToMitigate } : {}) });
   return { outcome: 'recorded', incidentId, service, result: summary.outcome, posted, released, report, first };
 }
 
@@ -156,6 +161,22 @@ const RECHECKED = new Set(['recovered', 'no-action']);
 function needsPeople(facts: ExecutionFacts): boolean {
   if (facts.status === 'SUCCEEDED') return false;
   return !(facts.status === 'FAILED' && facts.error === 'ApprovalRejected');
+}
+
+/** What the first state answers a start input it refuses (handlers/commons/incident.ts resolveIncident). */
+const REFUSED_INPUT = new Set(['InvalidInputError', 'ServiceNotManagedError']);
+
+/**
+ * A start the first state refused before anything was done — a typo at the console, a hostile
+ * input — is recorded and reported but pages nobody: whoever started it sees the error, and no
+ * service was touched. An alarm's start is paged all the same: the alarm is real and nothing is
+ * acting on it. Anything more than one state entered, an action or a restore point settled, pages.
+ */
+function refusedStart(facts: ExecutionFacts, events: HistoryEvent[], summary: ExecutionSummary, settlement: Settlement | 'failed' | undefined, trigger: unknown): boolean {
+  if (facts.status !== 'FAILED' || !REFUSED_INPUT.has(facts.error ?? '')) return false;
+  if ((trigger as { kind?: unknown } | null | undefined)?.kind === 'alarm') return false;
+  const statesEntered = events.filter((e) => e.type?.endsWith('StateEntered')).length;
+  return statesEntered <= 1 && summary.actions.length === 0 && settlement === undefined;
 }
 
 async function settlePoint(deps: RecordIncidentDeps, cluster: string, service: string, executionArn: string, status: string): Promise<Settlement | undefined> {

@@ -70,14 +70,14 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
     'review-logs': wrap('review-logs', (e) => reviewLogs(e, { logs: clients.logs, clock })),
     'restart-service': wrap('restart-service', (e) => restartService(e, { config, incidents, ecs: clients.ecs, ecsOnce: clients.ecsOnce, elbv2: clients.elbv2, clock, points })),
     'watch-stability': wrap('watch-stability', (e) =>
-      watchStability(e, { ecs: clients.ecs, elbv2: clients.elbv2, sfn: clients.sfn, watches, clock, log: (deps.logger ?? createLogger)('watch-stability') }),
+      watchStability(e, { ecs: clients.ecs, elbv2: clients.elbv2, sfn: clients.sfn, watches, clock, config, log: (deps.logger ?? createLogger)('watch-stability') }),
     ),
     verify: wrap('verify', (e) => verifyRecovery(e, { ecs: clients.ecs, elbv2: clients.elbv2, clock, config, fetch: deps.fetch })),
     'restore-desired-count': wrap('restore-desired-count', (e) => restoreDesiredCount(e, { config, ecs: clients.ecs, clock, points })),
     'request-approval': wrap('request-approval', (e) => {
       if (!deps.approvals) throw new Error('request-approval needs the approvals deps (Slack and the approvals table)');
       const log = (deps.logger ?? createLogger)('request-approval');
-      return requestApproval(e, { dynamo: clients.dynamo, clock, config: deps.approvals.config, slack: deps.approvals.slack, log });
+      return requestApproval(e, { dynamo: clients.dynamo, clock, config: deps.approvals.config, slack: deps.approvals.slack, log, managed: config });
     }),
   };
 }

@@ -14,6 +14,8 @@ import {
 } from '#commons/approvals';
 import { documentClient, getSecretString, once } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
+import { configFromEnv, type Config } from '#commons/config';
+import { requireManaged } from '#commons/incident';
 import { createLogger, type Logger } from '#commons/logger';
 import { incidentSchema, type Incident } from '#commons/schemas';
 import { loadSlackSecrets, onceAsync, type SlackApi } from '#commons/slack';
@@ -29,7 +31,15 @@ export interface RequestApprovalDeps {
   clock: Clock;
   config: ApprovalsConfig;
   log: Logger;
+  /**
+   * The allow-list: nobody is asked about a service incident-flows does not manage. Optional for
+   * callers built before it (handlers/registry.ts); the Lambda passes what its environment says.
+   */
+  managed?: Pick<Config, 'managedServices'>;
 }
+
+/** A Step Functions execution ARN ($$.Execution.Id): region, account, state machine, name (1-80, no colon or space). */
+const EXECUTION_ARN = /^arn:aws[\w-]*:states:[a-z0-9-]+:\d{12}:execution:[^:\s]{1,80}:[^:\s]{1,80}$/;
 
 const tierStepSchema = z.object({ tier: tierSchema, timeoutMinutes: z.number().int().min(1) }).strict();
 
@@ -37,7 +47,11 @@ const tierStepSchema = z.object({ tier: tierSchema, timeoutMinutes: z.number().i
 export const requestApprovalInputSchema = z
   .object({
     taskToken: z.string().min(1).max(2048),
-    execution: z.string().min(1).max(2048),
+    execution: z
+      .string()
+      .max(2048)
+      .regex(EXECUTION_ARN, 'must be a Step Functions execution ARN')
+      .describe('pass the execution ARN ($$.Execution.Id), e.g. "arn:aws:states:us-east-1:123456789012:execution:incident-flows-p0-system-down:<name>"'),
     request: z
       .object({
         workflow: z.string().min(1).max(80),
@@ -73,6 +87,8 @@ export interface ApprovalRequested {
 export async function requestApproval(event: unknown, deps: RequestApprovalDeps): Promise<ApprovalRequested> {
   const input = parseInput(requestApprovalInputSchema, event, 'approval request');
   const { request: r, incident } = input;
+  // Before anything is stored or posted: a person is asked only about a service the workflows may touch.
+  if (deps.managed) requireManaged(deps.managed, incident.service);
   const store = { dynamo: deps.dynamo, table: deps.config.table };
   const now = deps.clock.now();
   const id = approvalIdFor(input.execution, r.action, r.tier);
@@ -171,7 +187,7 @@ const defaults = once(() => {
     const secrets = await loadSlackSecrets(process.env, (idOrArn) => getSecretString(idOrArn));
     return webApiSlack({ token: secrets.botToken, apiUrl: config.slackApiUrl });
   });
-  return { dynamo: documentClient(), slack, clock: systemClock, config, log: log() };
+  return { dynamo: documentClient(), slack, clock: systemClock, config, log: log(), managed: configFromEnv() };
 });
 const log = once(() => createLogger('request-approval'));
 export const handler = step('request-approval', log, (event) => requestApproval(event, defaults()));

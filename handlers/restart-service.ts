@@ -90,17 +90,22 @@ export async function restartService(event: unknown, deps: RestartDeps): Promise
     return { attempt, mode, phase: 'scale-out', desiredBefore: point.desiredCount, startedAt, goal: 'serving', wait: await plan(deps, service, incident.expectedStartSeconds), dryRun: incident.dryRun, changes: [change] };
   }
 
+  // The service is read before anything is claimed: a wrong cluster or service (or nothing to
+  // restart) is refused with no lock held — a lock taken here for a made-up execution would refuse
+  // the next real incident. The count to come back to is what ECS says now, or what an earlier try
+  // already recorded (a retried scale-in finds 0 and must not record 0).
+  const current = await describeService(deps.ecs, incident.cluster, incident.service);
+  const before = Math.max(point?.desiredCount ?? 0, current.desiredCount ?? 0);
+  if (before < 1) throw new InvalidInputError(`${incident.service} has a desired count of 0: nothing to restart`);
+
   // One restart loop per service: this execution must hold the service (a redriven or console-started
   // run takes a free lock; another live holder means another loop is running — change nothing).
+  // Claimed right before the first write (the restore point), so every refusal above leaves nothing held.
   if (!incident.dryRun && !(await deps.incidents.holdForChange({ service: incident.service, executionArn: execution, now: deps.clock.now(), lockSeconds: deps.config.lockSeconds }))) {
     throw new ServiceBusyError(`${incident.service} is being remediated by another execution (see \`incident-flows status\`): this one changed nothing`);
   }
 
-  // Before any change, the count to come back to is written where it outlives this execution: what
-  // ECS says now, or what an earlier try already recorded (a retried scale-in finds 0 and must not record 0).
-  const current = await describeService(deps.ecs, incident.cluster, incident.service);
-  const before = Math.max(point?.desiredCount ?? 0, current.desiredCount ?? 0);
-  if (before < 1) throw new InvalidInputError(`${incident.service} has a desired count of 0: nothing to restart`);
+  // Before any change, the count to come back to is written where it outlives this execution.
   const remember = (desiredCount: number) =>
     incident.dryRun ? Promise.resolve(desiredCount) : deps.points.record({ cluster: incident.cluster, service: incident.service, desiredCount, executionArn: execution, at: deps.clock.now() });
 

@@ -24,6 +24,7 @@ import { decidedMessage, lateDecisionMessage } from '#commons/slack-messages';
 import {
   MAX_BODY_BYTES,
   MAX_SKEW_SECONDS,
+  MalformedPayloadError,
   parseInteraction,
   PayloadTooLargeError,
   ReplayedRequestError,
@@ -51,6 +52,8 @@ export interface HttpRequest {
   /** Lower-case header names. */
   headers: Record<string, string | undefined>;
   body: Buffer;
+  /** Set when the event could not be read as an HTTP request at all: refused 400 before any other check. */
+  malformed?: string;
 }
 
 export interface HttpResponse {
@@ -112,6 +115,7 @@ export async function handleSlackInteraction(request: HttpRequest, deps: SlackIn
 
 /** Everything before the payload may be trusted: a request that fails here changes nothing and calls nobody. */
 async function authenticate(request: HttpRequest, deps: SlackInteractionsDeps): Promise<BlockActions> {
+  if (request.malformed) throw new MalformedPayloadError(request.malformed);
   if (request.method !== 'POST') throw new UnsupportedMethodError(request.method);
   const contentType = request.headers['content-type'];
   if (contentType?.split(';')[0]?.trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
@@ -303,11 +307,37 @@ export interface HttpApiEvent {
   requestContext?: { http?: { method?: string } };
 }
 
-export function requestFromHttpApi(event: HttpApiEvent): HttpRequest {
+/**
+ * The request API Gateway hands over. The function can be invoked with anything (a person with
+ * lambda:InvokeFunction, a misrouted rule): an event that is not an HTTP API request never throws
+ * here — it comes back marked `malformed`, and handleSlackInteraction answers 400 saying why.
+ */
+export function requestFromHttpApi(event: unknown): HttpRequest {
+  const refuse = (why: string): HttpRequest => ({ method: 'POST', headers: {}, body: Buffer.alloc(0), malformed: `the event is not an API Gateway HTTP API request: ${why}` });
+  if (!isObject(event)) return refuse(`it is ${kindOf(event)}, not an object`);
+  const e = event as Record<string, unknown>;
+  if (e.headers !== undefined && e.headers !== null && !isObject(e.headers)) return refuse(`"headers" is ${kindOf(e.headers)}, not an object`);
   const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(event.headers ?? {})) headers[k.toLowerCase()] = v;
-  const raw = event.body ?? '';
-  return { method: event.requestContext?.http?.method ?? 'POST', headers, body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8') };
+  for (const [k, v] of Object.entries((e.headers ?? {}) as Record<string, unknown>)) {
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string') return refuse(`header "${k.slice(0, 40)}" is ${kindOf(v)}, not a string`);
+    headers[k.toLowerCase()] = v;
+  }
+  if (e.body !== undefined && e.body !== null && typeof e.body !== 'string') return refuse(`"body" is ${kindOf(e.body)}, not a string`);
+  const method = (e.requestContext as HttpApiEvent['requestContext'] | null | undefined)?.http?.method ?? 'POST';
+  if (typeof method !== 'string' || !/^[A-Za-z]{1,16}$/.test(method)) return refuse('"requestContext.http.method" is not an HTTP method');
+  return { method, headers, body: Buffer.from(e.body ?? '', e.isBase64Encoded === true ? 'base64' : 'utf8') };
+}
+
+function isObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** What a value is, for a refusal: never the value itself (it may be huge, or anything). */
+function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 const log = once(() => createLogger('slack-interactions'));

@@ -4,7 +4,7 @@ import {
   cloudWatchTagReader,
   readAlarmEvent,
   routeByName,
-  routeByTags,
+  tagRoute,
   severityRank,
   type AlarmChange,
   type AlarmTagReader,
@@ -88,9 +88,10 @@ async function route(alarm: AlarmChange, deps: StartIncidentDeps): Promise<Desti
     return { service: measured, severity: byName?.severity ?? 'P0', via: `alarm metric dimension ServiceName=${measured}` };
   }
   if (alarm.measuredServices.length > 1) return { refused: `alarm ${alarm.alarmName} measures several ECS services (${alarm.measuredServices.join(', ')}): route it explicitly` };
-  let destination = routeByName(alarm.alarmName, deps.settings.routes);
+  let destination: Destination | { refused: string } | undefined = routeByName(alarm.alarmName, deps.settings.routes);
   if (!destination && deps.settings.tagKeys && deps.readAlarmTags && alarm.alarmArn) {
-    destination = routeByTags(await deps.readAlarmTags(alarm.alarmArn), deps.settings.tagKeys);
+    destination = tagRoute(await deps.readAlarmTags(alarm.alarmArn), deps.settings.tagKeys);
+    if (destination && 'refused' in destination) return { refused: `alarm ${alarm.alarmName}: ${destination.refused}` };
   }
   if (destination && !allowed(destination.service)) return { refused: `alarm ${alarm.alarmName} routes to ${destination.service} (${destination.via}), which incident-flows does not manage` };
   return destination;

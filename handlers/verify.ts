@@ -3,6 +3,7 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import { ecsClient, elbv2Client, once } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { configFromEnv, type Config } from '#commons/config';
+import { requireConfiguredOrigin } from '#commons/incident';
 import { describeService } from '#commons/ecs';
 import { readStability } from '#stability/reading';
 import { createLogger } from '#commons/logger';
@@ -41,6 +42,9 @@ const inputSchema = z.object({ incident: incidentSchema }).strict();
 /** Verify recovery: the service is stable and, when a health URL is configured, it answers 2xx. */
 export async function verifyRecovery(event: unknown, deps: VerifyDeps): Promise<Verification> {
   const { incident } = parseInput(inputSchema, event, 'verify input');
+  // Before any call: a step invoked by hand must not make this function fetch what no start could.
+  // The check resolveIncident makes on a start input, made again: verify fetches from inside the account's network.
+  if (incident.healthUrl) requireConfiguredOrigin(incident.service, incident.healthUrl, deps.config.serviceSettings[incident.service]?.healthUrl, 'incident.healthUrl');
   const service = await describeService(deps.ecs, incident.cluster, incident.service);
   const reasons: string[] = [];
   const reading = await readStability(deps, service);

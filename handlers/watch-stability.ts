@@ -3,8 +3,9 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { documentClient, ecsClient, elbv2Client, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
-import { configFromEnv } from '#commons/config';
+import { configFromEnv, type Config } from '#commons/config';
 import { describeService } from '#commons/ecs';
+import { requireManaged } from '#commons/incident';
 import { createLogger, type Logger } from '#commons/logger';
 import { incidentSchema } from '#commons/schemas';
 import { step } from '#commons/step';
@@ -23,6 +24,11 @@ export interface WatchStabilityDeps {
   watches: WatchStore;
   clock: Clock;
   log: Logger;
+  /**
+   * The allow-list: a watch is stored (with its task token) only for a managed service. Optional
+   * for callers built before it (handlers/registry.ts); the Lambda always passes it.
+   */
+  config?: Pick<Config, 'managedServices'>;
 }
 
 const inputSchema = z
@@ -50,14 +56,19 @@ export type WatchOutcome = { outcome: 'released'; result: WatchResult } | { outc
  * does — the step is re-entered each time its timeout (the plan's cadence) passes without news.
  *
  * Race-free by order: the token is stored before the service is read, so an event arriving after
- * the store finds it, and one that arrived before is reflected in the read.
+ * the store finds it, and one that arrived before is reflected in the read. Nothing is stored for a
+ * service that is not managed or does not exist: the first poll looks it up before its store.
  */
 export async function watchStability(event: unknown, deps: WatchStabilityDeps): Promise<WatchOutcome> {
   const input = parseInput(inputSchema, event, 'watch-stability input');
   const { incident, change } = input;
+  if (deps.config) requireManaged(deps.config, incident.service);
   const key = serviceKey(incident.cluster, incident.service);
   const watchId = `${input.execution}#${input.watch}`;
   const previous = await deps.watches.get(key, watchId);
+  // A first poll checks the service exists (ClusterNotFoundError, ServiceNotFoundError) before it
+  // stores a token; the read that judges stability still comes after the store, below.
+  if (!previous) await describeService(deps.ecs, incident.cluster, incident.service);
   const nowMs = deps.clock.now().getTime();
   const watch: Watch = {
     service: key,
@@ -107,6 +118,7 @@ const defaults = once(() => {
     watches: new WatchStore(documentClient(), config.watchesTable),
     clock: systemClock,
     log: createLogger('watch-stability'),
+    config,
   };
 });
 const log = once(() => createLogger('watch-stability'));

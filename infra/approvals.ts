@@ -98,6 +98,8 @@ export class Approvals extends Construct {
       SLACK_SECRET_ARN: this.secret.secretArn,
       SLACK_CHANNEL: settings.channel,
       SLACK_APPROVERS: JSON.stringify(settings.approvers),
+      // request-approval refuses to ask people about a service the stack does not manage.
+      MANAGED_SERVICES: config.services.map((s) => s.name).join(','),
       LOG_LEVEL: config.logLevel,
       NODE_OPTIONS: '--enable-source-maps',
     };

@@ -46,7 +46,7 @@ export class StabilityWatches extends Construct {
       stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${config.cluster}/${s.name}`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
     );
     this.ecsEvents = handlerFunction(this, 'ecs-events', {
-      environment: { WATCHES_TABLE: this.table.tableName, DEFAULT_CLUSTER: config.cluster, LOG_LEVEL: config.logLevel },
+      environment: { WATCHES_TABLE: this.table.tableName, DEFAULT_CLUSTER: config.cluster, MANAGED_SERVICES: config.services.map((s) => s.name).join(','), LOG_LEVEL: config.logLevel },
     });
     this.table.grant(props.watchStability, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     this.table.grant(this.ecsEvents, 'dynamodb:Query', 'dynamodb:DeleteItem');

@@ -35,7 +35,8 @@ import { loadBalancing, planTarget, REASONS } from './ecs/targets.ts';
 import {
   deploymentConfiguration,
   invalidParameter,
-  optionalInteger,
+  optionalBoolean,
+  optionalDesiredCount,
   optionalString,
   optionalStringList,
   paginate,
@@ -86,6 +87,12 @@ const LOG_INTERVAL_MS = 60 * SECOND;
 const WARN_PROBABILITY = 0.15;
 /** DescribeServices returns at most the 100 most recent service events. */
 const MAX_SERVICE_EVENTS = 100;
+/**
+ * Desired tasks the simulator plays across all services: five times the 200 a scenario may start
+ * with (sandbox/scenario.ts), far below ECS's 5,000 per service, and still quick to simulate
+ * (1,000 healthy tasks: ~7 ms of real time per simulated second).
+ */
+const MAX_FLEET_TASKS = 1000;
 /** Without a seeded UpdateService, the running deployment is a day old. */
 const DEFAULT_DEPLOYED_AGO_MS = 24 * 60 * 60 * SECOND;
 
@@ -1064,11 +1071,12 @@ export class EcsFleet implements FleetReadings {
   private updateService(body: Body): unknown {
     this.requireCluster(body);
     const s = this.requireService(requiredString(body, 'service'));
-    const desired = optionalInteger(body, 'desiredCount');
-    if (desired !== undefined && desired < 0) throw invalidParameter('Desired count must be greater than or equal to 0.');
+    // Every parameter is checked before anything changes: a refused call leaves the service as it was.
+    const desired = optionalDesiredCount(body);
     const td = optionalString(body, 'taskDefinition');
     const config = deploymentConfiguration(body);
-    const force = body.forceNewDeployment === true;
+    const force = optionalBoolean(body, 'forceNewDeployment') ?? false;
+    if (desired !== undefined) this.checkCapacity(s, desired);
     this.refuseForController(s, { force, taskDefinition: td !== undefined, circuitBreaker: config.circuitBreaker !== undefined });
     const taskDef = td === undefined ? undefined : this.requireTaskDef(td, 'TaskDefinition not found.');
     const primary = primaryOf(s);
@@ -1091,6 +1099,18 @@ export class EcsFleet implements FleetReadings {
     this.recordCall('UpdateService', body, [{ resourceType: 'AWS::ECS::Service', resourceName: s.name }]);
     this.requestPass(s);
     return { service: serviceView(this.view, s) };
+  }
+
+  /**
+   * The simulator's own bound, below AWS's 5,000 tasks per service: its work grows faster than the
+   * task count (5,000 tasks took 30 s of real time per 5 s simulated), so a fleet past
+   * MAX_FLEET_TASKS would stall every caller. Refused as ECS refuses a desired count over a quota.
+   */
+  private checkCapacity(s: SimService, desired: number): void {
+    const others = [...this.services.values()].reduce((n, x) => (x === s ? n : n + x.desiredCount), 0);
+    if (others + desired > MAX_FLEET_TASKS) {
+      throw invalidParameter(`Desired count exceeds limit. The sandbox simulates at most ${MAX_FLEET_TASKS} tasks across the cluster's services; ${others} are desired by the others.`);
+    }
   }
 
   /**

@@ -26,6 +26,20 @@ export class AwsServiceError extends Error {
   }
 }
 
+/** The sandbox could not bind its port (taken by another process, or not allowed). */
+export class SandboxListenError extends Error {
+  override name = 'SandboxListenError';
+  readonly code: string | undefined;
+  constructor(
+    readonly port: number,
+    cause: NodeJS.ErrnoException,
+  ) {
+    const why = cause.code === 'EADDRINUSE' ? 'the port is already in use' : cause.code === 'EACCES' ? 'permission denied' : cause.message;
+    super(`the sandbox cannot listen on 127.0.0.1:${port}: ${why}${cause.code ? ` (${cause.code})` : ''}`, { cause });
+    this.code = cause.code;
+  }
+}
+
 export interface AwsJsonCall {
   /** Short API name as used in scenario faults: ecs, cloudtrail, logs, sfn. */
   api: string;
@@ -71,6 +85,8 @@ interface QueryService {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const FORM = 'application/x-www-form-urlencoded';
+/** Slack's Web API fake (sandbox/slack.ts) answers under this path, in Slack's `{ok, error}` JSON. */
+const SLACK_API = '/slack/api/';
 
 /**
  * One HTTP listener on 127.0.0.1 for every simulated AWS API. awsJson services are routed by
@@ -127,14 +143,24 @@ export class SandboxHttpServer {
   }
 
   async listen(port = 0): Promise<string> {
-    this.server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       this.dispatch(req, res).catch((err: unknown) => {
         send(res, 500, { 'content-type': 'text/plain' }, `sandbox error: ${(err as Error).message}`);
       });
     });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    const { port: bound } = this.server.address() as AddressInfo;
+    server.keepAliveTimeout = 1000;
+    // A port already taken (EADDRINUSE) or refused (EACCES) is an 'error' event: without a listener
+    // it would be thrown from the event loop and kill the process instead of failing the start.
+    await new Promise<void>((resolve, reject) => {
+      const failed = (err: NodeJS.ErrnoException) => reject(new SandboxListenError(port, err));
+      server.once('error', failed);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', failed);
+        resolve();
+      });
+    });
+    this.server = server;
+    const { port: bound } = server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${bound}`;
     return this.url;
   }
@@ -183,7 +209,7 @@ export class SandboxHttpServer {
       await this.dispatchJson(target, body, res);
       return;
     }
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     const route = this.routes.get(`${req.method} ${path}`);
     if (!route) {
       const query = this.queryRequest(req, body);
@@ -197,7 +223,7 @@ export class SandboxHttpServer {
         send(res, 400, { 'content-type': 'text/xml' }, queryError({ type: 'Sender', code: 'InvalidAction', message, requestId }));
         return;
       }
-      send(res, 404, { 'content-type': 'text/plain' }, `no sandbox route for ${req.method} ${path}`);
+      this.answerNotFound(req, res, path);
       return;
     }
     const answer = await route(req, body);
@@ -255,12 +281,36 @@ export class SandboxHttpServer {
     }
     // A form POST is a query call when signed for a query service, or bound for no raw route (Slack's are form posts too).
     const query = isForm(req) ? this.queryServiceSignedFor(req) : undefined;
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (query || (isForm(req) && !this.routes.has(`${req.method} ${path}`))) {
       send(res, 413, { 'content-type': 'text/xml' }, queryError({ type: 'Sender', code: 'RequestEntityTooLarge', message, requestId, ...(query ? { xmlns: query.xmlns } : {}) }));
       return;
     }
+    if (path.startsWith(SLACK_API)) {
+      send(res, 413, { 'content-type': 'application/json; charset=utf-8' }, JSON.stringify({ ok: false, error: 'request_too_large' }));
+      return;
+    }
     send(res, 413, { 'content-type': 'text/plain' }, 'request body too large');
+  }
+
+  /**
+   * No route: an awsJson request without an X-Amz-Target names no operation (AWS answers
+   * UnknownOperationException); a Slack Web API method the fake lacks answers Slack's
+   * `{ok: false, error: "unknown_method"}`; anything else plain text.
+   */
+  private answerNotFound(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const contentType = header(req, 'content-type') ?? '';
+    const message = `no sandbox route for ${req.method} ${path}`;
+    if (contentType.startsWith('application/x-amz-json-')) {
+      const json = contentType.startsWith('application/x-amz-json-1.0') ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
+      sendJson(res, 404, json, { __type: 'UnknownOperationException', message }, 'UnknownOperationException');
+      return;
+    }
+    if (path.startsWith(SLACK_API)) {
+      send(res, 404, { 'content-type': 'application/json; charset=utf-8' }, JSON.stringify({ ok: false, error: 'unknown_method', req_method: path.slice(SLACK_API.length) }));
+      return;
+    }
+    send(res, 404, { 'content-type': 'text/plain' }, message);
   }
 
   private async dispatchJson(target: string, raw: Buffer, res: ServerResponse): Promise<void> {
@@ -272,13 +322,21 @@ export class SandboxHttpServer {
       sendJson(res, 400, 'application/x-amz-json-1.1', { __type: 'UnknownOperationException', message: `sandbox does not serve ${target}` });
       return;
     }
-    let body: Record<string, unknown>;
+    let parsed: unknown;
     try {
-      body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
+      parsed = raw.length ? (JSON.parse(raw.toString('utf8')) as unknown) : {};
     } catch {
-      sendJson(res, 400, service.contentType, { __type: 'SerializationException', message: 'request body is not JSON' });
+      sendJson(res, 400, service.contentType, { __type: 'SerializationException', message: 'request body is not JSON' }, 'SerializationException');
       return;
     }
+    // Every awsJson input is a structure: AWS refuses a body that is null, an array or a scalar
+    // before any operation runs, as it does a body that does not parse.
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      const what = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+      sendJson(res, 400, service.contentType, { __type: 'SerializationException', message: `the request body must be a JSON object, not ${what}` }, 'SerializationException');
+      return;
+    }
+    const body = parsed as Record<string, unknown>;
     const call: AwsJsonCall = { api: service.api, operation, body };
     try {
       const lose = await this.runInterceptors(call);

@@ -101,8 +101,8 @@ export class LogStore {
     this.admitFilter(this.clock.nowMs());
     const group = this.groups.get(requireGroupName(body));
     if (!group) throw new AwsServiceError('ResourceNotFoundException', 'The specified log group does not exist.');
-    const start = optionalNumber(body, 'startTime') ?? 0;
-    const end = optionalNumber(body, 'endTime') ?? Number.MAX_SAFE_INTEGER;
+    const start = optionalTimestamp(body, 'startTime') ?? 0;
+    const end = optionalTimestamp(body, 'endTime') ?? Number.MAX_SAFE_INTEGER;
     const limit = Math.min(optionalNumber(body, 'limit') ?? MAX_FILTER_LIMIT, MAX_FILTER_LIMIT);
     if (limit < 1) throw new AwsServiceError('InvalidParameterException', '1 validation error detected: Value at \'limit\' failed to satisfy constraint: Member must have value greater than or equal to 1');
     const matchesPattern = compileFilterPattern(body.filterPattern);
@@ -215,6 +215,34 @@ function optionalNumber(body: Record<string, unknown>, key: string): number | un
   return v;
 }
 
+/**
+ * The latest instant a timestamp can name: 8.64e15 ms after the epoch (ECMAScript's Date range,
+ * year 275760). Past it there is no date to search from, and an ISO rendering of it throws.
+ */
+const MAX_TIMESTAMP_MS = 8.64e15;
+
+/**
+ * startTime / endTime: a Long of milliseconds since the epoch, minimum 0 (CloudWatch Logs API
+ * Reference, FilterLogEvents). A negative number or one past any date is refused with AWS's
+ * validation wording rather than searched as an empty window.
+ */
+function optionalTimestamp(body: Record<string, unknown>, key: string): number | undefined {
+  const v = optionalNumber(body, key);
+  if (v === undefined) return undefined;
+  if (v < 0) throw validationError(key, 'Member must have value greater than or equal to 0');
+  if (v > MAX_TIMESTAMP_MS) throw validationError(key, `Member must be a valid timestamp (at most ${MAX_TIMESTAMP_MS} ms since the epoch)`);
+  // A fraction deserializes into the Long truncated, as the service's JSON reader coerces it.
+  return Math.trunc(v);
+}
+
+/** CloudWatch Logs reports a model constraint as InvalidParameterException with the Coral validation text. */
+function validationError(key: string, constraint: string): AwsServiceError {
+  return new AwsServiceError('InvalidParameterException', `1 validation error detected: Value at '${key}' failed to satisfy constraint: ${constraint}`);
+}
+
+/** filterPattern: "Length Constraints: Minimum length of 0. Maximum length of 1024." (API Reference, FilterLogEvents). */
+const MAX_FILTER_PATTERN_LENGTH = 1024;
+
 function streamFilter(body: Record<string, unknown>): (stream: string) => boolean {
   const names = Array.isArray(body.logStreamNames) ? (body.logStreamNames as unknown[]).map(String) : undefined;
   const prefix = typeof body.logStreamNamePrefix === 'string' ? body.logStreamNamePrefix : undefined;
@@ -232,6 +260,7 @@ function streamFilter(body: Record<string, unknown>): (stream: string) => boolea
 export function compileFilterPattern(pattern: unknown): (message: string) => boolean {
   if (pattern === undefined || pattern === null) return () => true;
   if (typeof pattern !== 'string') throw new AwsServiceError('InvalidParameterException', 'filterPattern must be a string.');
+  if (pattern.length > MAX_FILTER_PATTERN_LENGTH) throw validationError('filterPattern', `Member must have length less than or equal to ${MAX_FILTER_PATTERN_LENGTH}`);
   const trimmed = pattern.trim();
   if (/^[{[]/.test(trimmed) || /(^|\s)[?-]/.test(trimmed)) {
     throw new AwsServiceError('InvalidParameterException', `The sandbox supports plain terms and "quoted phrases" only, not: ${pattern}`);

@@ -5,6 +5,19 @@ import * as z from 'zod';
  * What the sandbox simulates: one cluster, its services, and the faults to inject.
  * The defaults reproduce the runbook's system; a JSON file can describe any other.
  */
+/**
+ * What one sandbox simulates, at most; every caller of parseScenario gets these bounds. The fleet
+ * simulator's work grows with the square of the task count (1,000 crash-looping tasks took it
+ * minutes and gigabytes), and every service is synthesized into the CDK app (the storm drills 50).
+ */
+export const MAX_SCENARIO_SERVICES = 50;
+export const MAX_SIMULATED_TASKS = 200;
+/** AWS region names: us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5 … */
+export const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/** The start of what was given, quoted and escaped, for a message that must stay one short line. */
+const shown = (input: unknown) => JSON.stringify(String(input).slice(0, 40));
+
 /** ECS service and family names: letters, digits, hyphens and underscores (ECS refuses the rest). */
 const ecsName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be 1-255 letters, digits, hyphens or underscores');
 
@@ -27,7 +40,12 @@ const loadBalancerSchema = z
 const serviceSchema = z
   .object({
     name: ecsName,
-    desiredCount: z.number().int().min(0).max(1000).default(2),
+    desiredCount: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_SIMULATED_TASKS, `must be at most ${MAX_SIMULATED_TASKS}: the sandbox simulates ${MAX_SIMULATED_TASKS} tasks in all`)
+      .default(2),
     /** Container image of the current task definition. */
     image: z.string().min(1).optional(),
     /** Task definition family; defaults to the service name. */
@@ -135,9 +153,24 @@ export const scenarioSchema = z
   .object({
     project: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be lowercase letters, digits and hyphens, starting with a letter').default('acme'),
     cluster: ecsName.optional(),
-    region: z.string().min(1).default('us-east-1'),
+    region: z
+      .string()
+      .regex(REGION_NAME, { error: (issue) => `${shown(issue.input)} is not an AWS region name, e.g. "us-east-1"` })
+      .default('us-east-1'),
     accountId: z.string().regex(/^\d{12}$/).default('123456789012'),
-    services: z.array(serviceSchema).min(1).optional(),
+    services: z
+      .array(serviceSchema)
+      .min(1)
+      .max(MAX_SCENARIO_SERVICES, {
+        error: (issue) => `${Array.isArray(issue.input) ? issue.input.length : 'too many'} services, over the ${MAX_SCENARIO_SERVICES} a sandbox runs (each is synthesized into the stack)`,
+      })
+      .superRefine((services, ctx) => {
+        const tasks = services.reduce((n, svc) => n + svc.desiredCount, 0);
+        if (tasks > MAX_SIMULATED_TASKS) {
+          ctx.addIssue({ code: 'custom', message: `${tasks} desired tasks in all, over the ${MAX_SIMULATED_TASKS} the sandbox simulates — lower services[].desiredCount` });
+        }
+      })
+      .optional(),
     faults: z.array(z.union([serviceFaultSchema, apiFaultSchema, eventFaultSchema])).default([]),
     cloudTrail: z.array(cloudTrailSeedSchema).default([]),
     /** Simulated seconds the fault plays out before the alarm fires. */
@@ -168,8 +201,16 @@ export class ScenarioError extends Error {
   override name = 'ScenarioError';
 }
 
-/** Parses a scenario and fills the runbook's defaults (cluster <project>-cluster, axon and orbit at 2/2). */
+/**
+ * Parses a scenario and fills the runbook's defaults (cluster <project>-cluster, axon and orbit at
+ * 2/2). No input (undefined) is the default scenario; null or anything not an object is refused —
+ * a file holding `null` is a mistake, not a request for the defaults.
+ */
 export function parseScenario(input: unknown): Scenario {
+  if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) {
+    const what = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
+    throw new ScenarioError(`a scenario must be an object, e.g. {"services": [{"name": "ledger"}]}; got ${what}`);
+  }
   const result = scenarioSchema.safeParse(input ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -133,6 +133,8 @@ export const CLI_CASES: CliCase[] = [
     exit: 1,
     slow: true,
     ci: true,
+    // The drill's report (FAILED, with what ran) on stdout; the one line naming the error on stderr.
+    stdout: /Drill FAILED/,
     args: (x) => ['drill', 'p0', '--scenario', x.file('sfn-down.json', JSON.stringify({ faults: [{ api: 'sfn', kind: 'server-error', rate: 1, operations: ['StartExecution'] }] }))],
   },
   {

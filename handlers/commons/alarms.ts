@@ -173,12 +173,36 @@ export function routeByName(alarmName: string, routes: readonly AlarmRoute[]): D
   return best ? { service: best.service, severity: best.severity, via: `alarm name prefix "${best.alarmPrefix}"` } : undefined;
 }
 
-/** The alarm names its service (and optionally its severity) in tags. */
-export function routeByTags(tags: Record<string, string>, keys: TagKeys): Destination | undefined {
+/** A route that was found but must not be followed: the alarm is ignored with this reason. */
+export interface RouteRefusal {
+  refused: string;
+}
+
+/**
+ * The alarm names its service (and optionally its severity) in tags. P0 only when the severity tag
+ * is absent: a severity nobody knows (a typo like "P9") is refused, never promoted to the most
+ * disruptive procedure.
+ */
+export function tagRoute(tags: Record<string, string>, keys: TagKeys): Destination | RouteRefusal | undefined {
   const service = tags[keys.service];
   if (!service) return undefined;
-  const severity = severitySchema.safeParse(tags[keys.severity]?.toUpperCase());
-  return { service, severity: severity.success ? severity.data : 'P0', via: `alarm tag "${keys.service}"` };
+  const tagged = tags[keys.severity];
+  if (tagged === undefined) return { service, severity: 'P0', via: `alarm tag "${keys.service}"` };
+  const severity = severitySchema.safeParse(tagged.trim().toUpperCase());
+  if (!severity.success) {
+    const shown = JSON.stringify(tagged.length > 40 ? `${tagged.slice(0, 40)}…` : tagged);
+    return { refused: `alarm tag "${keys.severity}" is ${shown}, not one of ${SEVERITIES.join(', ')}: fix the tag (or remove it for P0); nothing started` };
+  }
+  return { service, severity: severity.data, via: `alarm tag "${keys.service}"` };
+}
+
+/**
+ * tagRoute without the reason: a refused route is no route, so nothing starts. Callers that can
+ * report why (start-incident's ignore reason) should use tagRoute.
+ */
+export function routeByTags(tags: Record<string, string>, keys: TagKeys): Destination | undefined {
+  const route = tagRoute(tags, keys);
+  return route && 'refused' in route ? undefined : route;
 }
 
 /** An alarm as it stands now: its state, and the dimensions of what it measures. */

@@ -45,13 +45,13 @@ export function requireManaged(config: Pick<Config, 'managedServices'>, service:
  * a path on the service's configured health URL's origin, never another host (an internal address
  * would make incident-flows a probe of the network, with the answer in the execution's output).
  */
-function requireConfiguredOrigin(service: string, url: string, configured: string | undefined): void {
+export function requireConfiguredOrigin(service: string, url: string, configured: string | undefined, field = 'healthUrl'): void {
   if (!configured) {
     throw new InvalidInputError(
-      `field "healthUrl": no health URL is configured for "${service}" — set services[].healthUrl in the stack configuration; the verify step fetches only configured hosts`,
+      `field "${field}": no health URL is configured for "${service}" — set services[].healthUrl in the stack configuration; the verify step fetches only configured hosts`,
     );
   }
   if (new URL(url).origin !== new URL(configured).origin) {
-    throw new InvalidInputError(`field "healthUrl": ${new URL(url).origin} is not the configured health URL's origin for "${service}" (${new URL(configured).origin}) — use a path on it, or omit the field`);
+    throw new InvalidInputError(`field "${field}": ${new URL(url).origin} is not the configured health URL's origin for "${service}" (${new URL(configured).origin}) — use a path on it, or omit the field`);
   }
 }

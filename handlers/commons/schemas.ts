@@ -3,6 +3,14 @@ import * as z from 'zod';
 /** ECS names: letters, digits, hyphens and underscores, up to 255 characters. */
 const ecsName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be 1-255 letters, digits, hyphens or underscores');
 
+/** How far back the investigation looks: shared by the start input and every later step's incident. */
+const lookbackMinutes = z.number().int().min(5).max(1440);
+const LOOKBACK_HINT = 'a whole number of minutes from 5 to 1440';
+
+/** An http(s) URL the verify step GETs; which hosts it may name is checked against the configuration. */
+const healthUrl = z.url({ protocol: /^https?$/ });
+const HEALTH_URL_HINT = 'an http(s) URL the verify step GETs, e.g. "https://alb.example.com/health"';
+
 /** What started the incident: an alarm, a person at the console, or the CLI. */
 export const triggerSchema = z
   .object({
@@ -26,12 +34,9 @@ export const incidentInputSchema = z
       .enum(['force-new-deployment', 'scale-to-zero'])
       .optional()
       .describe('use "force-new-deployment" (default, no capacity gap) or "scale-to-zero" (the runbook\'s stop-then-start); default from the service\'s configuration'),
-    healthUrl: z
-      .url({ protocol: /^https?$/ })
-      .optional()
-      .describe('an http(s) URL the verify step GETs, e.g. "https://alb.example.com/health"'),
+    healthUrl: healthUrl.optional().describe(HEALTH_URL_HINT),
     logGroup: z.string().min(1).max(512).optional().describe('the CloudWatch Logs group, default /ecs/<service>'),
-    lookbackMinutes: z.number().int().min(5).max(1440).default(60).describe('a whole number of minutes from 5 to 1440'),
+    lookbackMinutes: lookbackMinutes.default(60).describe(LOOKBACK_HINT),
     expectedStartSeconds: z
       .number()
       .int()
@@ -56,12 +61,13 @@ export const incidentSchema = z
     cluster: ecsName,
     logGroup: z.string().min(1),
     restartMode: z.enum(['force-new-deployment', 'scale-to-zero']),
-    lookbackMinutes: z.number().int(),
+    // Bounded like the start input: a step invoked by hand gets no wider (or future) window than a start would.
+    lookbackMinutes: lookbackMinutes.describe(LOOKBACK_HINT),
     expectedStartSeconds: z.number().int().min(0),
     dryRun: z.boolean(),
     /** Optional so inputs recorded before approvals existed still parse; resolveIncident always sets it. */
     requireApproval: z.boolean().optional(),
-    healthUrl: z.string().optional(),
+    healthUrl: healthUrl.optional().describe(HEALTH_URL_HINT),
     reason: z.string().optional(),
     trigger: triggerSchema.optional(),
   })

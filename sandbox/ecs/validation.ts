@@ -27,6 +27,33 @@ export function optionalInteger(body: Body, key: string): number | undefined {
   return v;
 }
 
+/**
+ * A boolean member. The awsJson protocol deserializes members by their modelled type, so a string
+ * or number where a boolean belongs fails before the operation runs: SerializationException, not
+ * a truthy guess ("yes" is not true).
+ */
+export function optionalBoolean(body: Body, key: string): boolean | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new AwsServiceError('SerializationException', `${key} must be a boolean (true or false), not ${JSON.stringify(v) ?? typeof v}.`);
+  return v;
+}
+
+/**
+ * "Tasks per service" (the desired count), an Amazon ECS service quota: 5,000 (Amazon ECS endpoints
+ * and quotas, AWS General Reference). ECS refuses more with "Desired count exceeds limit."
+ */
+export const MAX_TASKS_PER_SERVICE = 5000;
+
+/** desiredCount as UpdateService/CreateService take it: an integer from 0 to the tasks-per-service quota. */
+export function optionalDesiredCount(body: Body): number | undefined {
+  const desired = optionalInteger(body, 'desiredCount');
+  if (desired === undefined) return undefined;
+  if (desired < 0) throw invalidParameter('Desired count must be greater than or equal to 0.');
+  if (desired > MAX_TASKS_PER_SERVICE) throw invalidParameter(`Desired count exceeds limit. The tasks per service quota is ${MAX_TASKS_PER_SERVICE}; ${desired} were requested.`);
+  return desired;
+}
+
 export function optionalStringList(body: Body, key: string): string[] | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;

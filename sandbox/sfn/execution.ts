@@ -89,6 +89,8 @@ interface Cancellable {
   cancel(): void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 type StopRequest = { kind: 'abort'; error?: string; cause?: string } | { kind: 'timeout' };
 
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -166,11 +168,17 @@ export class Execution {
   /** Starts the run in the background; `done` settles when the execution closes. */
   start(): void {
     this.syncActors();
-    if (this.redrive) this.emit('ExecutionRedriven', { executionRedrivenEventDetails: { redriveCount: this.redrive.redriveCount } });
-    else {
-      this.emit('ExecutionStarted', {
-        executionStartedEventDetails: { input: this.record.input, inputDetails: { truncated: false }, roleArn: this.roleArn },
-      });
+    try {
+      if (this.redrive) this.emit('ExecutionRedriven', { executionRedrivenEventDetails: { redriveCount: this.redrive.redriveCount } });
+      else {
+        this.emit('ExecutionStarted', {
+          executionStartedEventDetails: { input: this.record.input, inputDetails: { truncated: false }, roleArn: this.roleArn },
+        });
+      }
+    } catch (error) {
+      // A listener that throws on the first event must not leave the execution RUNNING, holding the clock.
+      this.finish({ ok: false, error: recordingFailure(error) });
+      return;
     }
     if (this.machine.timeoutSeconds !== undefined) {
       this.deadline = new VirtualTimer(this.env.clock, this.machine.timeoutSeconds, () => this.terminate({ kind: 'timeout' }));
@@ -189,9 +197,10 @@ export class Execution {
   }
 
   private async run(): Promise<void> {
-    const input = JSON.parse(this.record.input) as unknown;
-    let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+    let outcome: Outcome;
+    let recordingBroke = false;
     try {
+      const input = JSON.parse(this.record.input) as unknown;
       const definition = this.redrive ? { ...this.machine.runnable, StartAt: this.redrive.startAt } : this.machine.runnable;
       const runner = new StateMachine(definition as unknown as StateMachineDefinition, {
         // The facade validated the original definition once; validating per run costs ~200 ms.
@@ -199,16 +208,30 @@ export class Execution {
       });
       const run = runner.run((this.redrive ? this.redrive.stateInput : input) as never, this.runOptions(input));
       this.abortRunner = run.abort;
-      const consumed = this.consume(run.eventLogs as unknown as AsyncGenerator<RunnerEvent>);
-      outcome = await run.result.then(
-        (value) => ({ ok: true as const, value }),
-        (error: unknown) => ({ ok: false as const, error }),
+      // A throw while recording an event (a state too deep to serialize, a listener that fails)
+      // would leave the next Task waiting for a history entry that never comes, the clock held:
+      // it fails the execution at once instead, as States.Runtime.
+      const recording = this.consume(run.eventLogs as unknown as AsyncGenerator<RunnerEvent>).then(
+        () => undefined,
+        (error: unknown) => recordingFailure(error),
       );
-      await consumed;
+      const settled = run.result.then(
+        (value): Outcome => ({ ok: true, value }),
+        (error: unknown): Outcome => ({ ok: false, error }),
+      );
+      outcome = await Promise.race([settled, recording.then((failure): Outcome | Promise<Outcome> => (failure ? { ok: false, error: failure } : settled))]);
+      // The runner may finish first: its last events are still being recorded, and may fail too.
+      const failure = await recording;
+      if (failure) {
+        outcome = { ok: false, error: failure };
+        recordingBroke = true;
+      }
     } catch (error) {
       outcome = { ok: false, error };
     }
     this.finish(outcome);
+    // Whatever the runner still had in flight is moot: stop it (its overrides already see the stop signal).
+    if (recordingBroke) this.abortRunner?.();
   }
 
   private runOptions(input: unknown): RunOptions {
@@ -616,31 +639,63 @@ export class Execution {
     this.abortRunner?.();
   }
 
-  private finish(outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void {
+  private finish(outcome: Outcome): void {
     if (this.closed) return;
     this.closed = true;
     this.deadline?.cancel();
     this.record.stopDate = this.env.clock.now();
+    try {
+      this.closeWith(outcome);
+    } finally {
+      // Whatever happened recording the last event, the execution is closed: release the clock and its waiters.
+      this.stop.abort(new ExecutionStoppedError('execution closed'));
+      this.syncActors();
+      this.resolveFinished(this.record);
+    }
+  }
+
+  private closeWith(outcome: Outcome): void {
     const stop = this.stopRequest;
     if (stop?.kind === 'abort') {
       this.close('ABORTED', { error: stop.error, cause: stop.cause });
-      this.emit('ExecutionAborted', { executionAbortedEventDetails: { error: stop.error, cause: stop.cause } });
-    } else if (stop?.kind === 'timeout') {
+      this.emitClosing('ExecutionAborted', { executionAbortedEventDetails: { error: stop.error, cause: stop.cause } });
+      return;
+    }
+    if (stop?.kind === 'timeout') {
       const cause = `The execution timed out after ${this.machine.timeoutSeconds} seconds`;
       this.close('TIMED_OUT', { error: 'States.Timeout', cause });
-      this.emit('ExecutionTimedOut', { executionTimedOutEventDetails: { error: 'States.Timeout', cause } });
-    } else if (outcome.ok) {
-      this.record.output = json(outcome.value);
-      this.close('SUCCEEDED', {});
-      this.emit('ExecutionSucceeded', { executionSucceededEventDetails: { output: this.record.output, outputDetails: { truncated: false } } });
-    } else {
-      const failure = this.describeFailure(outcome.error);
-      this.close('FAILED', failure);
-      this.emit('ExecutionFailed', { executionFailedEventDetails: failure });
+      this.emitClosing('ExecutionTimedOut', { executionTimedOutEventDetails: { error: 'States.Timeout', cause } });
+      return;
     }
-    this.stop.abort(new ExecutionStoppedError('execution closed'));
-    this.syncActors();
-    this.resolveFinished(this.record);
+    if (outcome.ok) {
+      let output: string | undefined;
+      try {
+        output = json(outcome.value);
+      } catch (error) {
+        outcome = { ok: false, error: recordingFailure(error) };
+      }
+      if (output !== undefined) {
+        this.record.output = output;
+        this.close('SUCCEEDED', {});
+        this.emitClosing('ExecutionSucceeded', { executionSucceededEventDetails: { output, outputDetails: { truncated: false } } });
+        return;
+      }
+    }
+    const failure = this.describeFailure(outcome.ok ? undefined : outcome.error);
+    this.close('FAILED', failure);
+    this.emitClosing('ExecutionFailed', { executionFailedEventDetails: failure });
+  }
+
+  /**
+   * The closing event is in the history once recorded; a listener that throws on it cannot
+   * reopen the execution, so its failure is not the execution's.
+   */
+  private emitClosing(type: string, details: Partial<HistoryEvent>): void {
+    try {
+      this.emit(type, details);
+    } catch {
+      // The record and the history already say how the execution ended.
+    }
   }
 
   private close(status: ExecutionStatus, failure: { error?: string; cause?: string }): void {
@@ -656,6 +711,9 @@ export class Execution {
   private describeFailure(thrown: unknown): { error?: string; cause?: string } {
     const error = thrown instanceof Error && thrown.cause instanceof Error ? thrown.cause : (thrown as Error | undefined);
     if (!error) return { error: 'States.Runtime' };
+    // The runner's own code gave way (a value too deep for it, say): no ASL error, an execution
+    // Step Functions could not go on with — States.Runtime. Handlers' errors arrive as StatesTaskError.
+    if (isInternalError(error)) return { error: 'States.Runtime', cause: `The execution could not continue: ${error.name}: ${error.message}` };
     const fail = this.failState?.state;
     if (fail && (fail.ErrorPath !== undefined || error.name === (fail.Error ?? 'FailStateError'))) {
       return {
@@ -735,6 +793,18 @@ function json(value: unknown): string {
 
 function roundTrip(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value ?? null)) as unknown;
+}
+
+/** A throw while recording the history or telling listeners: the execution fails with States.Runtime. */
+function recordingFailure(thrown: unknown): StatesTaskError {
+  const what = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+  return new StatesTaskError('States.Runtime', `An error occurred while recording the execution's history: ${what}`);
+}
+
+/** A JavaScript engine error thrown by the runner itself (exactly RangeError, TypeError, ReferenceError), not a state's error. */
+function isInternalError(error: Error): boolean {
+  const proto = Object.getPrototypeOf(error) as unknown;
+  return proto === RangeError.prototype || proto === TypeError.prototype || proto === ReferenceError.prototype;
 }
 
 function causeText(error: Error): string | undefined {
