@@ -163,8 +163,11 @@ function needsPeople(facts: ExecutionFacts): boolean {
   return !(facts.status === 'FAILED' && facts.error === 'ApprovalRejected');
 }
 
-/** What the first state answers a start input it refuses (handlers/commons/incident.ts resolveIncident). */
-const REFUSED_INPUT = new Set(['InvalidInputError', 'ServiceNotManagedError']);
+/**
+ * What the first state answers a start input it refuses (handlers/commons/incident.ts
+ * resolveIncident), and a cluster or service that does not exist (handlers/commons/ecs.ts).
+ */
+const REFUSED_INPUT = new Set(['InvalidInputError', 'ServiceNotManagedError', 'ClusterNotFoundError', 'ServiceNotFoundError']);
 
 /**
  * A start the first state refused before anything was done — a typo at the console, a hostile

@@ -38,6 +38,19 @@ describe('record-incident and a start input refused at the first state', () => {
     });
   });
 
+  test('a console start naming a cluster that does not exist is refused by name and pages nobody', async () => {
+    await withSandbox({}, async (sandbox) => {
+      const eventBridge = eventBridgeOf(sandbox);
+      const run = await runP0(sandbox, { service: SERVICE, cluster: 'nope-cluster' });
+      expect(run).toMatchObject({ status: 'FAILED', error: 'ClusterNotFoundError', path: ['Assess impact'] });
+      expect(run.message).toMatch(/field "cluster": no ECS cluster named "nope-cluster"/);
+      await eventBridge.settled();
+      expect(eventBridge.recorded).toMatchObject([{ outcome: 'recorded', result: 'failed (ClusterNotFoundError)' }]);
+      expect(sandbox.sns.published).toEqual([]);
+      expect(mutatingCalls(sandbox)).toEqual([]);
+    });
+  });
+
   test('an alarm\'s start refused the same way is paged: the alarm is real and nothing acts on it', async () => {
     await withSandbox({ faults: [{ service: SERVICE, kind: 'crash-loop' }] }, async (sandbox) => {
       sandbox.playOut();
