@@ -26,8 +26,36 @@ export const DRILL_FAULTS = {
   },
 } as const satisfies Record<string, { faults: readonly Record<string, unknown>[]; expected: string; about: string }>;
 
+/** The faults a P1 drill can inject: load, not breakage. */
+export const P1_DRILL_FAULTS = {
+  none: { faults: [], expected: 'no-action', about: 'normal load: P1 must read the metrics and do nothing' },
+  'cpu-saturation': {
+    faults: [{ kind: 'cpu-saturation', loadFactor: 2.5 }],
+    expected: 'recovered',
+    about: '2.5× the usual work: CPU ~87 % on 2 tasks; scaling out 2 → 4 brings it under 70 %',
+  },
+  'cpu-overload': {
+    faults: [{ kind: 'cpu-saturation', loadFactor: 10 }],
+    expected: 'escalated-to-p0',
+    about: '10× the usual work: 4 tasks are still saturated, so the incident becomes a P0',
+  },
+} as const satisfies Record<string, { faults: readonly Record<string, unknown>[]; expected: string; about: string }>;
+
+/** What can be drilled, and how: its state machine, its faults, the alarm a team would set for it. */
+export const DRILL_WORKFLOWS = {
+  p0: { workflow: 'p0-system-down', faults: DRILL_FAULTS as Record<string, FaultSpec>, defaultFault: 'crash-loop', alarmName: (s: string) => `${s}-unhealthy-hosts`, reason: (s: string) => `Threshold Crossed: ${s} has fewer healthy hosts than desired` },
+  p1: { workflow: 'p1-degraded', faults: P1_DRILL_FAULTS as Record<string, FaultSpec>, defaultFault: 'cpu-saturation', alarmName: (s: string) => `${s}-p1-cpu-high`, reason: (s: string) => `Threshold Crossed: ${s} CPUUtilization above 70 % for 3 datapoints` },
+} as const;
+export type DrillWorkflow = keyof typeof DRILL_WORKFLOWS;
+interface FaultSpec {
+  faults: readonly Record<string, unknown>[];
+  expected: string;
+  about: string;
+}
+
 export type DrillFault = keyof typeof DRILL_FAULTS;
-export type Outcome = 'recovered' | 'no-action' | 'escalated' | 'rejected' | 'rejected-input' | 'failed';
+export type P1DrillFault = keyof typeof P1_DRILL_FAULTS;
+export type Outcome = 'recovered' | 'no-action' | 'escalated' | 'escalated-to-p0' | 'rejected' | 'rejected-input' | 'failed';
 
 /**
  * `--approval`: the drill runs as if the remediation budget were spent (the start input asks for
@@ -42,15 +70,18 @@ export const DRILL_APPROVALS = {
 export type DrillApproval = keyof typeof DRILL_APPROVALS;
 
 export interface DrillPlan {
+  /** Which procedure is drilled (p0 by default). */
+  workflow?: DrillWorkflow;
   scenario: Scenario;
   service: string;
-  fault: DrillFault | 'scenario';
+  fault: DrillFault | P1DrillFault | 'scenario';
   expected: Outcome;
   /** Who answers the approval request, when the drill asks for one. */
   approval?: DrillApproval;
 }
 
 export interface DrillPlanOptions {
+  workflow?: DrillWorkflow;
   scenarioFile?: string;
   service?: string;
   fault?: string;
@@ -77,26 +108,37 @@ export function expectedWithApproval(expected: Outcome, approval: DrillApproval)
 }
 
 function planFault(options: DrillPlanOptions): DrillPlan {
-  if (options.fault !== undefined && !(options.fault in DRILL_FAULTS)) {
-    throw new ScenarioError(`--fault "${options.fault}" is not a drill fault — use one of: ${Object.keys(DRILL_FAULTS).join(', ')}`);
+  const workflow = options.workflow ?? 'p0';
+  const table = DRILL_WORKFLOWS[workflow].faults;
+  if (options.fault !== undefined && !Object.hasOwn(table, options.fault)) {
+    throw new ScenarioError(`--fault "${options.fault}" is not a ${workflow} drill fault — use one of: ${Object.keys(table).join(', ')}`);
   }
   const base = options.scenarioFile ? loadDrillScenario(options.scenarioFile) : parseScenario({});
   const service = resolveService(base, options.service);
   if (options.fault === undefined && options.scenarioFile) {
-    return { scenario: base, service, fault: 'scenario', expected: expectedFrom(base, service) };
+    return { workflow, scenario: base, service, fault: 'scenario', expected: workflow === 'p1' ? expectedP1From(base, service) : expectedFrom(base, service) };
   }
-  const fault = (options.fault ?? 'crash-loop') as DrillFault;
+  const fault = (options.fault ?? DRILL_WORKFLOWS[workflow].defaultFault) as DrillFault | P1DrillFault;
+  const spec = table[fault]!;
   const input: ScenarioInput = {
     ...scenarioInput(base),
     faults: [
       ...base.apiFaults,
       ...base.eventFaults,
       ...base.serviceFaults.filter((f) => f.service !== service),
-      ...DRILL_FAULTS[fault].faults.map((f) => ({ ...f, service })),
+      ...spec.faults.map((f) => ({ ...f, service }) as ScenarioInput['faults'] extends (infer F)[] | undefined ? F : never),
     ],
   };
   const scenario = checkSimulationSize(parseScenario(input));
-  return { scenario, service, fault, expected: DRILL_FAULTS[fault].expected };
+  return { workflow, scenario, service, fault, expected: spec.expected as Outcome };
+}
+
+/** P1 on a scenario file: scaling ×2 halves each task's share of the work; under 70 % it recovers. */
+export function expectedP1From(scenario: Scenario, service: string): Outcome {
+  const fault = scenario.serviceFaults.find((f) => f.service === service && f.kind === 'cpu-saturation');
+  const spec = scenario.services.find((s) => s.name === service);
+  if (!fault || !spec) return 'no-action';
+  return (spec.cpuPercent * (fault.loadFactor ?? 2.5)) / 2 < 70 ? 'recovered' : 'escalated-to-p0';
 }
 
 function resolveService(scenario: Scenario, wanted: string | undefined): string {
@@ -111,7 +153,8 @@ function resolveService(scenario: Scenario, wanted: string | undefined): string 
 /** What a scenario file's own faults call for: the restart budget is one restart and one redeployment. */
 export function expectedFrom(scenario: Scenario, service: string): Outcome {
   // A slow start delays recovery but never prevents it; crashes and bad images do until cleared.
-  const faults = scenario.serviceFaults.filter((f) => f.service === service && f.kind !== 'slow-start');
+  // A flood of WARN lines (P2's) leaves the service running: nothing for P0 to restart.
+  const faults = scenario.serviceFaults.filter((f) => f.service === service && f.kind !== 'slow-start' && f.kind !== 'warn-flood');
   if (faults.length === 0) return 'no-action';
   const survives = faults.map((f) => f.survivesRestarts ?? (f.kind === 'bad-image' ? 'always' : 0));
   return survives.some((s) => s === 'always' || s >= 2) ? 'escalated' : 'recovered';

@@ -5,7 +5,7 @@ import { documentClient } from '#commons/clients';
 import { Sandbox } from '../sandbox/index.ts';
 import { eventBridgeOf, fireAlarm } from '../sandbox/eventbridge.ts';
 import { playHuman, slackOf, SLACK_USERS, type Click } from '../sandbox/slack.ts';
-import type { DrillApproval, DrillPlan, Outcome } from './drill-scenario.ts';
+import { DRILL_WORKFLOWS, type DrillApproval, type DrillPlan, type DrillWorkflow, type Outcome } from './drill-scenario.ts';
 import { describeError } from './start.ts';
 import { buildTimeline, type TimelineEntry } from './timeline.ts';
 
@@ -70,10 +70,9 @@ function peopleFor(approval: DrillApproval): (index: number) => Omit<Click, 'app
   }
 }
 
-const WORKFLOW = 'p0-system-down';
-
-/** The alarm a team would set on the service; the trigger routes `<service>-*` alarms to it. */
-export const alarmNameFor = (service: string) => `${service}-unhealthy-hosts`;
+/** The alarm a team would set on the service; the trigger routes `<service>-*` alarms to P0 and `<service>-p1-*` to P1. */
+export const alarmNameFor = (service: string, workflow: DrillWorkflow = 'p0') => DRILL_WORKFLOWS[workflow].alarmName(service);
+const workflowOf = (plan: DrillPlan) => DRILL_WORKFLOWS[plan.workflow ?? 'p0'].workflow;
 
 /** What a drill knows so far: enough for a report if a step fails before the end. */
 interface DrillRun {
@@ -118,7 +117,7 @@ export async function runDrill(plan: DrillPlan, options: DrillOptions = {}): Pro
       plan,
       sandbox,
       wallStart,
-      alarmName: alarmNameFor(plan.service),
+      alarmName: alarmNameFor(plan.service, plan.workflow),
       desiredBefore: sandbox.fleet.snapshot(plan.service)?.desiredCount ?? 0,
       started: sandbox.clock.nowMs(),
       callsBefore: sandbox.calls.length,
@@ -145,7 +144,7 @@ async function playDrill(run: DrillRun): Promise<DrillReport> {
   const dynamo = documentClient(sandbox.clientOptions());
   run.human = plan.approval ? playHuman(sandbox, { dynamo, table: APPROVALS_TABLE }, peopleFor(plan.approval)) : undefined;
   // The alarm goes into ALARM and EventBridge hands it to start-incident: the path AWS takes.
-  const executionArn = await fireAlarm(sandbox, { alarmName, reason: `Threshold Crossed: ${plan.service} has fewer healthy hosts than desired` });
+  const executionArn = await fireAlarm(sandbox, { alarmName, reason: DRILL_WORKFLOWS[plan.workflow ?? 'p0'].reason(plan.service) });
   if (!executionArn) {
     const why = eventBridgeOf(sandbox).logs.at(-1);
     throw new DrillNotStartedError(`the alarm ${alarmName} started no execution: ${why ? JSON.stringify(why) : 'no reason logged'}`);
@@ -175,7 +174,7 @@ async function playDrill(run: DrillRun): Promise<DrillReport> {
   const restartAt = firstRestartAt(sandbox);
   const desiredAfter = after?.desiredCount ?? 0;
   return {
-    workflow: WORKFLOW,
+    workflow: workflowOf(plan),
     service: plan.service,
     cluster: plan.scenario.cluster,
     fault: plan.fault,
@@ -226,7 +225,7 @@ function failedReport(run: DrillRun, err: unknown): DrillReport {
   // No execution: the story so far is the trigger's, with the calls that failed it.
   if (!executionArn) timeline.push(triggerEntry(run, e));
   return {
-    workflow: WORKFLOW,
+    workflow: workflowOf(plan),
     service: plan.service,
     cluster: plan.scenario.cluster,
     fault: plan.fault,

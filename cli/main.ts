@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ScenarioError } from '../sandbox/scenario.ts';
-import { checkSimulationSize, DRILL_FAULTS, loadDrillScenario, planDrill } from './drill-scenario.ts';
+import { checkSimulationSize, DRILL_FAULTS, DRILL_WORKFLOWS, loadDrillScenario, P1_DRILL_FAULTS, planDrill } from './drill-scenario.ts';
 
 const USAGE = `incident-flows — the runbook's incident procedures as Step Functions workflows
 
@@ -11,6 +11,14 @@ Usage:
       Exit code 0 only when the outcome is what the fault calls for.
       --approval approve|reject|none|late: the restart needs a person (remediation budget spent); the drill
       plays them with signed Slack clicks. The --json report lists the approvals (tier, decision, by, at).
+  incident-flows drill p1 [--service NAME] [--fault KIND] [--approval WHO] [--scenario FILE] [--json]
+      The P1 (Degraded Performance) workflow: CPU high → scale out within the policy → monitor → verify.
+      --fault: ${Object.keys(P1_DRILL_FAULTS).join(', ')} (default cpu-saturation)
+  incident-flows drill p2 [--service NAME] [--fault warn-flood|none] [--scenario FILE] [--json]
+      P2 "Minor Issues": a WARN flood, the service's P2 alarm, WARN lines grouped by pattern, a fix
+      scheduled for the next maintenance window — and no change to the service.
+  incident-flows drill health-check [--fault none|service-down|lambda-down|table-missing|cpu-high] [--scenario FILE] [--json]
+      The daily health check as its schedule starts it: one line per component, red for the fault's.
   incident-flows approve <approval-id> [--reason TEXT]
   incident-flows reject <approval-id> --reason TEXT
       Decide an approval without Slack (Slack down): same exactly-once path, recorded as your AWS identity.
@@ -85,12 +93,15 @@ async function drill(args: string[]): Promise<number> {
     },
   });
   const workflow = positionals[0] ?? 'p0';
-  if (workflow !== 'p0') {
-    process.stderr.write(`incident-flows: drill "${printable(workflow)}" is not available yet — only "p0" (System Down) can be drilled\n`);
+  // P2 and the daily health check change nothing: their drills live in cli/drill-p2.ts and cli/drill-health.ts.
+  if (workflow === 'p2') return (await import('./drill-p2.ts')).p2DrillCommand(values, positionals.slice(1));
+  if (workflow === 'health-check') return (await import('./drill-health.ts')).healthDrillCommand(values, positionals.slice(1));
+  if (workflow !== 'p0' && workflow !== 'p1') {
+    process.stderr.write(`incident-flows: drill "${printable(workflow)}" is not available — drill p0 (System Down) or p1 (Degraded Performance)\n`);
     return 2;
   }
-  if (positionals.length > 1) throw new ScenarioError(`unexpected argument "${printable(positionals[1]!)}" after "drill p0" — options start with --`);
-  const plan = planDrill({ scenarioFile: values.scenario, service: values.service, fault: values.fault, approval: values.approval });
+  if (positionals.length > 1) throw new ScenarioError(`unexpected argument "${printable(positionals[1]!)}" after "drill ${workflow}" — options start with --`);
+  const plan = planDrill({ workflow, scenarioFile: values.scenario, service: values.service, fault: values.fault, approval: values.approval });
   // The sandbox (every SDK client, the Step Functions runner) loads only for a drill: help, start,
   // status and approve stay quick.
   const [{ runDrill }, { renderDrill }] = await Promise.all([import('./drill.ts'), import('./render.ts')]);
@@ -104,7 +115,7 @@ async function drill(args: string[]): Promise<number> {
     const why = describeError(err);
     if (values.json) {
       const e = err as Error;
-      const failed = { workflow: 'p0-system-down', service: plan.service, cluster: plan.scenario.cluster, fault: plan.fault, expectedOutcome: plan.expected, outcome: 'failed', passed: false, error: e?.name ?? 'Error', cause: why };
+      const failed = { workflow: DRILL_WORKFLOWS[workflow].workflow, service: plan.service, cluster: plan.scenario.cluster, fault: plan.fault, expectedOutcome: plan.expected, outcome: 'failed', passed: false, error: e?.name ?? 'Error', cause: why };
       process.stdout.write(`${JSON.stringify(failed, null, 2)}\n`);
     }
     process.stderr.write(`incident-flows drill: the drill could not run to its end: ${why}\n`);

@@ -1,11 +1,12 @@
 import type { DrillReport } from './drill.ts';
 import { TIER_LABEL, TIERS } from '#commons/approvals';
-import { DRILL_APPROVALS, DRILL_FAULTS, type DrillFault } from './drill-scenario.ts';
+import { DRILL_APPROVALS, DRILL_FAULTS, P1_DRILL_FAULTS } from './drill-scenario.ts';
 
 const VERDICT: Record<string, string> = {
   recovered: 'RECOVERED',
   'no-action': 'NO ACTION NEEDED',
   escalated: 'ESCALATED to people',
+  'escalated-to-p0': 'ESCALATED to P0 — the same incident, now System Down',
   rejected: 'REJECTED by a person — nothing was changed',
   'rejected-input': 'REJECTED the start input',
   failed: 'FAILED',
@@ -14,8 +15,9 @@ const VERDICT: Record<string, string> = {
 /** The drill as an on-call engineer reads it: a timeline on simulated time, then the verdict. */
 export function renderDrill(r: DrillReport): string {
   const lines: string[] = [];
-  const about = r.fault in DRILL_FAULTS ? ` — ${DRILL_FAULTS[r.fault as DrillFault].about}` : '';
-  lines.push(`P0 drill: ${r.service} in ${r.cluster}, fault "${r.fault}"${about}`);
+  const faults: Record<string, { about: string }> = r.workflow === 'p1-degraded' ? P1_DRILL_FAULTS : DRILL_FAULTS;
+  const about = Object.hasOwn(faults, r.fault) ? ` — ${faults[r.fault]!.about}` : '';
+  lines.push(`${r.workflow === 'p1-degraded' ? 'P1' : 'P0'} drill: ${r.service} in ${r.cluster}, fault "${r.fault}"${about}`);
   lines.push(`CloudWatch alarm ${r.alarmName} → ALARM → EventBridge → start-incident → StartExecution ${r.workflow}`);
   if (r.approval) lines.push(`Remediation budget spent: the restart needs a person — ${DRILL_APPROVALS[r.approval].about}`);
   lines.push('');

@@ -39,7 +39,8 @@ export async function assessImpact(event: unknown, deps: AssessDeps): Promise<{ 
 const FAILING_EVENT = /unable to consistently start tasks|is unhealthy|failed (container )?health checks/i;
 const STEADY_EVENT = /has reached a steady state/i;
 
-function judge(service: Service, now: Date): Assessment {
+/** The verdict on one service (exported: the health check judges every service the same way). */
+export function judge(service: Service, now: Date): Assessment {
   const desired = service.desiredCount ?? 0;
   const running = service.runningCount ?? 0;
   const pending = service.pendingCount ?? 0;

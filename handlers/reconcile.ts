@@ -3,13 +3,15 @@ import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { cloudWatchStateReader, cloudWatchTagReader, type AlarmNow, type AlarmStateReader } from '#commons/alarms';
 import { startIncident, startRecorded, type StartIncidentResult } from './start-incident.ts';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { cloudWatchClient, documentClient, ecsClient, once, sfnClient } from '#commons/clients';
+import { autoScalingClient, cloudWatchClient, documentClient, ecsClient, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { IncidentStore, incidentSettingsFromEnv, type IncidentRecord } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
 import type { Pager } from '#commons/paging';
 import { step } from '#commons/step';
 import { anyHolderRunning, RestorePoints, settleRestorePoint } from '#safety/restore-points';
+import { settleScaleBack, type ScaleBackDeps } from '#safety/scale-back';
+import { ScaleBacks } from '#safety/scale-backs';
 import { EXECUTION_DETAIL_TYPE, pagerFromEnv, posterFromEnv, recordIncident, type RecordIncidentResult } from './record-incident.ts';
 
 export interface ReconcileDeps {
@@ -30,6 +32,8 @@ export interface ReconcileDeps {
   startRecorded: (incident: IncidentRecord) => Promise<string | undefined>;
   region?: string;
   accountId?: string;
+  /** P1 scale-outs to give back after their quiet period (handlers/safety/scale-back.ts). */
+  scaleBack?: Pick<ScaleBackDeps, 'scaleBacks' | 'cloudwatch' | 'autoscaling'>;
 }
 
 export interface ReconcileResult {
@@ -38,6 +42,8 @@ export interface ReconcileResult {
   rechecks: { checked: number; reopened: number };
   /** Open incidents looked at, closed because their execution had ended unrecorded, started because it never had. */
   locks: { checked: number; closed: number; started: number };
+  /** P1 scale-outs looked at, and given back after their quiet period. */
+  scaleBacks: { checked: number; scaledBack: number };
 }
 
 /**
@@ -49,7 +55,7 @@ export interface ReconcileResult {
  *   is not locked out of automation for the lock's hours.
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
-  const result: ReconcileResult = { restorePoints: { checked: 0, settled: 0, restored: 0 }, rechecks: { checked: 0, reopened: 0 }, locks: { checked: 0, closed: 0, started: 0 } };
+  const result: ReconcileResult = { restorePoints: { checked: 0, settled: 0, restored: 0 }, rechecks: { checked: 0, reopened: 0 }, locks: { checked: 0, closed: 0, started: 0 }, scaleBacks: { checked: 0, scaledBack: 0 } };
   // One item failing (a throttled call, a service deleted meanwhile) must not keep the rest from
   // being put right: each is tried on its own and the run fails at the end, so the Lambda's
   // errors metric still shows it.
@@ -103,6 +109,15 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
     });
   }
   await recheckAlarms(deps, result);
+  if (deps.scaleBack) {
+    const scaleBackDeps = { ...deps.scaleBack, store: deps.store, ecs: deps.ecs, clock: deps.clock, log: deps.log };
+    for (const point of await deps.scaleBack.scaleBacks.pending()) {
+      await each(point.pk, async () => {
+        result.scaleBacks.checked += 1;
+        if ((await settleScaleBack(scaleBackDeps, point)) === 'scaled-back') result.scaleBacks.scaledBack += 1;
+      });
+    }
+  }
   if (failures.length > 0) {
     deps.log.info('reconciled in part', { ...result, failed: failures.length });
     throw new ReconcileError(`${failures.length} item(s) could not be reconciled; the next run retries: ${failures.map((f) => f.message).join('; ')}`);
@@ -250,6 +265,7 @@ const defaults = once(() => {
     alarmStates: cloudWatchStateReader(cloudwatch),
     reopen: (event: unknown) => startIncident(event, startDeps),
     startRecorded: (incident: IncidentRecord) => startRecorded(incident, startDeps),
+    scaleBack: { scaleBacks: new ScaleBacks(documentClient(), settings.incidentsTable), cloudwatch, autoscaling: autoScalingClient() },
     ...(settings.region ? { region: settings.region } : {}),
   };
 });

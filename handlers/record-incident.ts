@@ -63,7 +63,8 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
   const history = redriven >= 0 ? fullLog.slice(redriven) : fullLog;
   const summary = summariseExecution(facts, history);
   const input = facts.input as { service?: unknown; cluster?: unknown; trigger?: IncidentRecord['trigger']; dryRun?: unknown };
-  const service = typeof input.service === 'string' ? input.service : 'unknown-service';
+  // A workflow about no one service (the daily health check) is recorded under its state machine's name.
+  const service = typeof input.service === 'string' ? input.service : (executionArn.split(':')[6] ?? 'unknown-service');
   const cluster = typeof input.cluster === 'string' ? input.cluster : deps.settings.cluster;
   // First the service: whatever else fails below, a restart stopped mid-way is put back.
   // Settling pages on its own when it fails; the point stays pending for the reconciler's retry, and
@@ -80,7 +81,8 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
   const claimedRecord = claimed !== facts.name ? await deps.store.get(claimed) : undefined;
   const belongs = claimed === facts.name || claimedRecord?.executions?.[facts.name]?.executionArn === executionArn;
   const incidentId = belongs ? claimed : facts.name;
-  const severity = belongs ? severitySchema.catch('P0').parse(/--(p[0-2])$/.exec(facts.name)?.[1]?.toUpperCase()) : 'P0';
+  // The health check is no incident of a service: recorded at the lowest severity, not as a P0.
+  const severity = typeof input.service !== 'string' ? 'P2' : belongs ? severitySchema.catch('P0').parse(/--(p[0-2])$/.exec(facts.name)?.[1]?.toUpperCase()) : 'P0';
   const known = belongs ? (claimedRecord ?? (await deps.store.get(incidentId))) : await deps.store.get(incidentId);
 
   // Release the service only if this incident holds it and no newer execution of it is running.

@@ -14,8 +14,14 @@ import { restoreDesiredCount } from './restore-desired-count.ts';
 import { reviewLogs } from './review-logs.ts';
 import { verifyRecovery } from './verify.ts';
 import { requestApproval } from './request-approval.ts';
+import { assessLoad } from './assess-load.ts';
+import { scaleOut } from './scale-out.ts';
+import { monitorLoad } from './monitor-load.ts';
+import { ScaleBacks } from '#safety/scale-backs';
 import type { ApprovalsConfig } from '#commons/approvals';
 import type { SlackApi } from '#commons/slack';
+import { createCheckHandlers, type CheckHandlerName } from './registry-checks.ts';
+import type { StartIncidentDeps } from './start-incident.ts';
 
 /**
  * Every handler by the name the stack tags its function with (`incident-flows:handler`).
@@ -30,6 +36,10 @@ export const HANDLER_NAMES = [
   'watch-stability',
   'verify',
   'restore-desired-count',
+  // P1 "Degraded Performance" (workflows/p1-degraded.ts).
+  'assess-load',
+  'scale-out',
+  'monitor-load',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
@@ -53,11 +63,13 @@ export interface HandlerDeps {
   fetch: typeof fetch;
   logger?: (handler: string) => Logger;
   approvals?: ApprovalHandlerDeps;
+  /** start-incident's dependencies, for the health check's failing lines that open an incident (handlers/registry-checks.ts). */
+  incidents?: () => StartIncidentDeps;
 }
 
-export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request-approval', StepFunction> {
+export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request-approval' | CheckHandlerName, StepFunction> {
   const { clients, clock, config } = deps;
-  const wrap = (name: HandlerName | 'request-approval', run: (event: unknown) => Promise<unknown>) => {
+  const wrap = (name: HandlerName | 'request-approval' | CheckHandlerName, run: (event: unknown) => Promise<unknown>) => {
     const logger = (deps.logger ?? createLogger)(name);
     return step(name, () => logger, run);
   };
@@ -65,6 +77,8 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
   const points = new RestorePoints(clients.dynamo, config.incidentsTable);
   const incidents = new IncidentStore(clients.dynamo, config.incidentsTable);
   return {
+    // P2 "Minor Issues" and the daily health check.
+    ...createCheckHandlers({ ...deps, logger: deps.logger ?? createLogger }, wrap),
     assess: wrap('assess', (e) => assessImpact(e, { ecs: clients.ecs, clock, config })),
     'inspect-changes': wrap('inspect-changes', (e) => inspectChanges(e, { ecs: clients.ecs, cloudtrail: clients.cloudtrail, clock })),
     'review-logs': wrap('review-logs', (e) => reviewLogs(e, { logs: clients.logs, clock })),
@@ -74,6 +88,11 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
     ),
     verify: wrap('verify', (e) => verifyRecovery(e, { ecs: clients.ecs, elbv2: clients.elbv2, clock, config, fetch: deps.fetch })),
     'restore-desired-count': wrap('restore-desired-count', (e) => restoreDesiredCount(e, { config, ecs: clients.ecs, clock, points })),
+    'assess-load': wrap('assess-load', (e) => assessLoad(e, { ecs: clients.ecs, cloudwatch: clients.cloudwatch, autoscaling: clients.autoscaling, clock, config })),
+    'scale-out': wrap('scale-out', (e) =>
+      scaleOut(e, { config, incidents, ecs: clients.ecs, elbv2: clients.elbv2, autoscaling: clients.autoscaling, clock, points, scaleBacks: new ScaleBacks(clients.dynamo, config.incidentsTable) }),
+    ),
+    'monitor-load': wrap('monitor-load', (e) => monitorLoad(e, { ecs: clients.ecs, cloudwatch: clients.cloudwatch, clock, config })),
     'request-approval': wrap('request-approval', (e) => {
       if (!deps.approvals) throw new Error('request-approval needs the approvals deps (Slack and the approvals table)');
       const log = (deps.logger ?? createLogger)('request-approval');

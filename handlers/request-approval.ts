@@ -156,6 +156,7 @@ export function describeAction(action: string, incident: Incident): string {
       ? `restart ${incident.service} (scale to 0, then back to its desired count)`
       : `restart ${incident.service} (force a new deployment)`;
   }
+  if (action === 'scale-out') return `scale ${incident.service} out (more tasks, within its maximum; scaled back after a quiet period)`;
   return `${action} ${incident.service}`;
 }
 

@@ -51,6 +51,46 @@ export async function startIncident(event: unknown, deps: StartIncidentDeps): Pr
     const tags = deps.settings.tagKeys && deps.readAlarmTags ? ` and it has no "${deps.settings.tagKeys.service}" tag` : '';
     return ignore(deps.log, `alarm ${alarm.alarmName} maps to no service: no configured alarm name prefix matches${tags}`, { alarmName: alarm.alarmName });
   }
+  return openOrJoin(alarm, destination, deps);
+}
+
+/** Something other than an alarm that needs an incident: a P1 that did not recover, a red health-check line. */
+export interface IncidentSignal {
+  service: string;
+  severity: Severity;
+  source: 'p1-escalation' | 'health-check';
+  /** One line for people: why. */
+  reason: string;
+  /** Idempotency key: the same key is the same event, so a retried step opens or escalates nothing twice. */
+  key: string;
+  /** When it was noticed, ISO 8601. */
+  at: string;
+}
+
+/**
+ * Opens (or joins, or escalates) the service's incident for a signal, through the same path as an
+ * alarm: one incident per service across severities, one transaction, the remediation budget, the
+ * execution named after the incident. A P1 that escalates becomes the same incident's P0.
+ */
+export async function raiseIncident(signal: IncidentSignal, deps: StartIncidentDeps): Promise<StartIncidentResult> {
+  const managed = deps.settings.services;
+  if (managed.length > 0 && !managed.includes(signal.service)) {
+    return ignore(deps.log, `${signal.source} for ${signal.service}, which incident-flows does not manage`);
+  }
+  const alarm: AlarmChange = {
+    eventId: `${signal.source}:${signal.key}`,
+    alarmName: `incident-flows/${signal.source}`,
+    alarmArn: undefined,
+    state: 'ALARM',
+    previousState: 'OK',
+    reason: signal.reason,
+    at: signal.at,
+    measuredServices: [],
+  };
+  return openOrJoin(alarm, { service: signal.service, severity: signal.severity, via: signal.source }, deps);
+}
+
+async function openOrJoin(alarm: AlarmChange, destination: Destination, deps: StartIncidentDeps): Promise<StartIncidentResult> {
   const now = deps.clock.now();
   for (let attempt = 0; attempt < 3; attempt++) {
     const lock = await deps.store.lock(destination.service);

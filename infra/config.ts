@@ -1,4 +1,7 @@
 import * as z from 'zod';
+import { scalingPolicySchema } from '../handlers/commons/config.ts';
+import { healthChecksSchema } from '../handlers/health/plan.ts';
+import { maintenanceWindowSchema } from '../handlers/maintenance/window.ts';
 
 /**
  * What a team configures for its account: which cluster and services incident-flows may act on.
@@ -22,6 +25,8 @@ export const stackConfigSchema = z
             restartMode: z.enum(['force-new-deployment', 'scale-to-zero']).optional(),
             /** Seconds a new task of this service needs to start and pass its health checks: sizes its waits. */
             expectedStartSeconds: z.number().int().min(0).max(3600).optional(),
+            /** P1's scale-out and scale-back for this service (handlers/commons/config.ts: defaults from the runbook). */
+            scaling: scalingPolicySchema.optional(),
           })
           .strict(),
       )
@@ -38,6 +43,27 @@ export const stackConfigSchema = z
       .strict()
       .prefault({}),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /** When P2's scheduled fixes are made: default Sunday 02:00 UTC for 2 h (docs/workflows/p2-minor.md). */
+    maintenanceWindow: maintenanceWindowSchema.prefault({}),
+    /**
+     * The daily health check (docs/workflows/health-check.md): what it checks besides the services
+     * above (functions, tables, error rates, metrics, thresholds), when it runs, and which failing
+     * lines open an incident at which severity. Defaults: the runbook's acme-governance function and
+     * acme-governance-policies table, CPU < 70 %, acme/Axon error rate < 1 %, every day at 07:00 UTC.
+     */
+    healthCheck: healthChecksSchema
+      .extend({
+        /** EventBridge Scheduler expression, evaluated in `scheduleTimezone`. */
+        schedule: z
+          .string()
+          .regex(/^(cron|rate)\(.+\)$/, 'must be an EventBridge Scheduler expression, e.g. "cron(0 7 * * ? *)"')
+          .default('cron(0 7 * * ? *)'),
+        scheduleTimezone: z.string().min(1).default('UTC'),
+        /** false: no schedule (the workflow is still deployed and startable on demand). */
+        scheduled: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

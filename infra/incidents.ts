@@ -25,8 +25,11 @@ export const incidentsContextSchema = z
   .object({
     /** Default: one route per configured service, "<service>-" → P0. */
     routes: z.array(alarmRouteSchema).optional(),
-    /** Severity → workflow name. Default { "P0": "p0-system-down" }; add "P1": "p0-system-down" to run P0 for P1 alarms. */
-    procedures: z.partialRecord(z.enum(SEVERITIES), z.string().min(1)).default({ P0: 'p0-system-down' }),
+    /**
+     * Severity → workflow name. Default: each severity's own procedure where the stack has it
+     * (P0 → p0-system-down, P1 → p1-degraded, P2 → p2-minor); "P1": "p0-system-down" runs P0 for P1 alarms.
+     */
+    procedures: z.partialRecord(z.enum(SEVERITIES), z.string().min(1)).optional(),
     /** Read the alarm's tags (incident-flows:service, incident-flows:severity) when no prefix matches. */
     tagRouting: z.boolean().default(false),
     remediationBudget: z.number().int().min(0).default(3),
@@ -40,6 +43,9 @@ export const incidentsContextSchema = z
   .strict();
 
 export type IncidentsContext = z.output<typeof incidentsContextSchema>;
+
+/** Each severity's own procedure, where the stack has it. */
+const DEFAULT_PROCEDURES: Record<Severity, string> = { P0: 'p0-system-down', P1: 'p1-degraded', P2: 'p2-minor' };
 
 /** Room after the longest execution for its end to be recorded and the lock released. */
 const LOCK_MARGIN_SECONDS = 15 * 60;
@@ -57,6 +63,12 @@ export interface IncidentRecordsProps {
   longestExecution?: Duration;
   /** Where record-incident and the reconciler page people. */
   paging: Paging;
+  /**
+   * A function a workflow calls to raise its incident's severity through start-incident's path
+   * (handlers/escalate-incident.ts), with the state machines' names: it is referenced by a state
+   * machine it may start, so its ARNs are built from names, not from the machines (no cycle).
+   */
+  escalation?: { fn: NodejsFunction; machineNames: Record<string, string> };
 }
 
 /**
@@ -75,15 +87,25 @@ export class IncidentRecords extends Construct {
   readonly deadLetters: sqs.Queue;
   /** How long a service lock lasts: longer than the longest execution. */
   readonly lockSeconds: number;
+  /** What a function needs to open incidents through start-incident's path (see allowRaising). */
+  private raising: { environment: Record<string, string>; procedures: Partial<Record<Severity, string>> } | undefined;
 
   constructor(scope: Construct, id: string, props: IncidentRecordsProps) {
     super(scope, id);
     const { config } = props;
     const settings = parseContext(props.settings ?? this.node.tryGetContext('incidentFlowsIncidents'));
     this.lockSeconds = Math.max(settings.lockSeconds, (props.longestExecution?.toSeconds() ?? 0) + LOCK_MARGIN_SECONDS);
-    const routes = settings.routes ?? config.services.map((s) => ({ alarmPrefix: `${s.name}-`, service: s.name, severity: 'P0' as Severity }));
+    // By name, the longest prefix wins: "<service>-p1-…" and "<service>-p2-…" alarms run P1 and P2, any other "<service>-…" P0.
+    const routes =
+      settings.routes ??
+      config.services.flatMap((s) => [
+        { alarmPrefix: `${s.name}-`, service: s.name, severity: 'P0' as Severity },
+        { alarmPrefix: `${s.name}-p1-`, service: s.name, severity: 'P1' as Severity },
+        { alarmPrefix: `${s.name}-p2-`, service: s.name, severity: 'P2' as Severity },
+      ]);
+    const configured = settings.procedures ?? Object.fromEntries(Object.entries(DEFAULT_PROCEDURES).filter(([, w]) => w in props.workflows));
     const procedures: Partial<Record<Severity, sfn.IStateMachine>> = {};
-    for (const [severity, workflow] of Object.entries(settings.procedures) as [Severity, string][]) {
+    for (const [severity, workflow] of Object.entries(configured) as [Severity, string][]) {
       const machine = props.workflows[workflow];
       if (!machine) throw new Error(`context incidentFlowsIncidents.procedures.${severity}: no workflow "${workflow}" (have: ${Object.keys(props.workflows).join(', ')})`);
       procedures[severity] = machine;
@@ -117,6 +139,8 @@ export class IncidentRecords extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
     this.startIncident = this.handler('start-incident', environment);
+    if (props.escalation) this.configureEscalation(props.escalation, environment, configured);
+    this.raising = { environment, procedures: configured };
     const slack = {
       ...(settings.slackChannel ? { SLACK_CHANNEL: settings.slackChannel } : {}),
       ...(settings.slackSecretArn ? { SLACK_SECRET_ARN: settings.slackSecretArn } : {}),
@@ -152,6 +176,18 @@ export class IncidentRecords extends Construct {
       }),
     );
     this.table.grant(this.reconcile, 'dynamodb:PutItem');
+    // Scaling back after P1 (handlers/safety/scale-back.ts): the quiet period's metrics, and the
+    // scalable target's minimum where autoscaling manages the service. GetMetricData and
+    // DescribeScalableTargets take no resource-level permissions; RegisterScalableTarget is scoped
+    // by its condition keys to ECS services' desired counts.
+    this.reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData', 'application-autoscaling:DescribeScalableTargets'], resources: ['*'] }));
+    this.reconcile.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['application-autoscaling:RegisterScalableTarget'],
+        resources: [Stack.of(this).formatArn({ service: 'application-autoscaling', resource: 'scalable-target', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+        conditions: { StringEquals: { 'application-autoscaling:service-namespace': 'ecs', 'application-autoscaling:scalable-dimension': 'ecs:service:DesiredCount' } },
+      }),
+    );
     for (const machine of new Set(Object.values(procedures))) machine.grantStartExecution(this.reconcile);
     this.reconcileRule = new events.Rule(this, 'ReconcileEveryFiveMinutes', {
       description: 'incident-flows: settle what lost execution ends left undone (restore points, open incidents)',
@@ -191,7 +227,7 @@ export class IncidentRecords extends Construct {
         detailType: ['CloudWatch Alarm State Change'],
         detail: {
           state: { value: ['ALARM'] },
-          ...(settings.tagRouting ? {} : { alarmName: routes.map((r) => ({ prefix: r.alarmPrefix })) }),
+          ...(settings.tagRouting ? {} : { alarmName: coveringPrefixes(routes.map((r) => r.alarmPrefix)).map((prefix) => ({ prefix })) }),
         },
       },
       targets: [target(this.startIncident)],
@@ -210,10 +246,45 @@ export class IncidentRecords extends Construct {
     });
   }
 
+  /**
+   * Lets another function open (or join) incidents through start-incident's code, e.g. the health
+   * check's failing lines (infra/checks.ts): the same environment and grants as the escalation.
+   */
+  allowRaising(fn: NodejsFunction, machineNames: Record<string, string>): void {
+    if (!this.raising) throw new Error('IncidentRecords.allowRaising: called before the construct was built');
+    this.configureEscalation({ fn, machineNames }, this.raising.environment, this.raising.procedures);
+  }
+
+  private configureEscalation(escalation: NonNullable<IncidentRecordsProps['escalation']>, environment: Record<string, string>, procedures: Partial<Record<Severity, string>>): void {
+    const stack = Stack.of(this);
+    const machineArn = (name: string) => stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const byName: Record<string, string> = {};
+    for (const [severity, workflow] of Object.entries(procedures) as [Severity, string][]) {
+      const name = escalation.machineNames[workflow];
+      if (name) byName[severity] = machineArn(name);
+    }
+    for (const [k, v] of Object.entries({ ...environment, PROCEDURES: JSON.stringify(byName) })) escalation.fn.addEnvironment(k, v);
+    this.table.grant(escalation.fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    const names = [...new Set(Object.values(escalation.machineNames))];
+    escalation.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: Object.values(byName) }));
+    escalation.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: names.map((n) => stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${n}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+      }),
+    );
+  }
+
   private handler(name: 'start-incident' | 'record-incident' | 'reconcile', environment: Record<string, string>): NodejsFunction {
     // Recording an end (and settling its restore point) and reconciling must run under account-wide throttling.
     return handlerFunction(this, name, { environment, ...(name === 'start-incident' ? {} : { reservedConcurrency: 5 }) });
   }
+}
+
+/** The prefixes an alarm rule needs: "ledger-p1-" is already matched by "ledger-". */
+function coveringPrefixes(prefixes: string[]): string[] {
+  const unique = [...new Set(prefixes)];
+  return unique.filter((p) => !unique.some((q) => q !== p && p.startsWith(q)));
 }
 
 function executionArns(scope: Construct, machine: sfn.IStateMachine): string {

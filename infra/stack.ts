@@ -4,7 +4,9 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/registry.ts';
 import { P0SystemDown } from '../workflows/p0-system-down.ts';
+import { P1Degraded } from '../workflows/p1-degraded.ts';
 import { Approvals } from './approvals.ts';
+import { Checks } from './checks.ts';
 import { logGroupOf, serviceSettingsOf, type StackConfig } from './config.ts';
 import { handlerFunction } from './handler-function.ts';
 import { IncidentRecords } from './incidents.ts';
@@ -24,10 +26,15 @@ export interface IncidentFlowsStackProps extends StackProps {
 export class IncidentFlowsStack extends Stack {
   readonly functions: Record<HandlerName, NodejsFunction>;
   readonly p0: P0SystemDown;
+  readonly p1: P1Degraded;
+  /** P1's way into start-incident's path when scaling did not help (handlers/escalate-incident.ts). */
+  readonly escalateIncident: NodejsFunction;
   readonly approvals: Approvals;
   readonly stability: StabilityWatches;
   readonly paging: Paging;
   readonly incidents: IncidentRecords;
+  /** P2 "Minor Issues", the daily health check and its schedule (infra/checks.ts). */
+  readonly checks: Checks;
 
   constructor(scope: Construct, id: string, props: IncidentFlowsStackProps) {
     super(scope, id, props);
@@ -51,19 +58,44 @@ export class IncidentFlowsStack extends Stack {
     });
     this.approvals.allowDecisionsFor(this.p0.stateMachine);
     this.stability.allowReleasesFor(p0Name);
+    // Its environment and grants come from the incident records below, by state machine name.
+    this.escalateIncident = handlerFunction(this, 'escalate-incident', { environment: { LOG_LEVEL: config.logLevel } });
+    const p1Name = `${config.prefix}-p1-degraded`;
+    this.p1 = new P1Degraded(this, 'P1Degraded', {
+      functions: this.functions,
+      escalateIncident: this.escalateIncident,
+      stateMachineName: p1Name,
+      requestApproval: this.approvals.requestApproval,
+      policy: this.approvals.policy,
+      recoveryMinutes: Math.max(...config.services.map((s) => s.scaling?.recoveryMinutes ?? 20)),
+    });
+    this.approvals.allowDecisionsFor(this.p1.stateMachine);
+    this.stability.allowReleasesFor(p1Name);
     this.paging = new Paging(this, 'Paging', { config });
+    this.checks = new Checks(this, 'Checks', { config, assess: this.functions.assess, slackSecret: this.approvals.secret });
     // Alarm starts (one incident per service, remediation budget) and the incident record (docs/incidents.md).
     this.incidents = new IncidentRecords(this, 'Incidents', {
       config,
-      workflows: { 'p0-system-down': this.p0.stateMachine },
-      longestExecution: this.p0.timeout,
+      workflows: {
+        'p0-system-down': this.p0.stateMachine,
+        'p1-degraded': this.p1.stateMachine,
+        'p2-minor': this.checks.p2.stateMachine,
+        // Not an incident procedure: registered so that its every end is recorded and reported too.
+        'health-check': this.checks.healthCheck.stateMachine,
+      },
+      longestExecution: [this.p0.timeout, this.p1.timeout].reduce((a, b) => (b.toSeconds() > a.toSeconds() ? b : a)),
       paging: this.paging,
+      escalation: { fn: this.escalateIncident, machineNames: { 'p0-system-down': p0Name, 'p1-degraded': p1Name } },
     });
+    this.checks.connect(this.incidents, { 'p0-system-down': p0Name, 'p1-degraded': p1Name, 'p2-minor': this.checks.p2Name });
     // The restart writes the count to come back to before its first change; the fail-safe reads it.
     this.incidents.table.grant(this.functions['restart-service'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
     // A console start's restart takes the service's lock for as long as the alarm starts do.
     this.functions['restart-service'].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
     this.incidents.table.grant(this.functions['restore-desired-count'], 'dynamodb:GetItem');
+    // P1's scale-out takes the lock and writes its restore point and scale-back like the restart does.
+    this.incidents.table.grant(this.functions['scale-out'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    this.functions['scale-out'].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
   }
 
   private handlerFunction(name: HandlerName, config: StackConfig): NodejsFunction {
@@ -116,6 +148,27 @@ export class IncidentFlowsStack extends Stack {
       new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'], resources: ['*'] }),
     );
     fns['restart-service'].addToRolePolicy(update);
+    fns['scale-out'].addToRolePolicy(update);
+    fns['scale-out'].addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'], resources: ['*'] }),
+    );
+    // CloudWatch GetMetricData supports no resource-level permissions.
+    const readMetrics = new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] });
+    fns['assess-load'].addToRolePolicy(readMetrics);
+    fns['monitor-load'].addToRolePolicy(readMetrics);
+    // Application Auto Scaling: Describe* has no resource-level permissions; a scalable target's ARN
+    // is opaque (scalable-target/<id>), so RegisterScalableTarget is scoped by its condition keys to
+    // ECS services' desired counts (Service Authorization Reference, Application Auto Scaling).
+    const describeTargets = new iam.PolicyStatement({ actions: ['application-autoscaling:DescribeScalableTargets'], resources: ['*'] });
+    fns['assess-load'].addToRolePolicy(describeTargets);
+    fns['scale-out'].addToRolePolicy(describeTargets);
+    fns['scale-out'].addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['application-autoscaling:RegisterScalableTarget'],
+        resources: [this.formatArn({ service: 'application-autoscaling', resource: 'scalable-target', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+        conditions: { StringEquals: { 'application-autoscaling:service-namespace': 'ecs', 'application-autoscaling:scalable-dimension': 'ecs:service:DesiredCount' } },
+      }),
+    );
     fns['restore-desired-count'].addToRolePolicy(update);
     // LookupEvents supports no resource-level permissions: '*' is the only valid resource.
     fns['inspect-changes'].addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudtrail:LookupEvents'], resources: ['*'] }));

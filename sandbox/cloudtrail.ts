@@ -15,6 +15,11 @@ export interface TrailEvent {
   seeded: boolean;
   /** The call failed (CloudTrail records refused calls too, e.g. AccessDenied): it changed nothing. */
   errorCode?: string;
+  /**
+   * An AWS service made the call through its service-linked role (`username`), e.g.
+   * "ecs.application-autoscaling.amazonaws.com": CloudTrail's `userIdentity.invokedBy`.
+   */
+  invokedBy?: string;
 }
 
 export type TrailRecord = Omit<TrailEvent, 'eventId' | 'eventTime' | 'seeded'> & { eventTime?: Date; seeded?: boolean };
@@ -192,7 +197,8 @@ export class CloudTrailStore {
 
   /** The JSON document real CloudTrail stores per event (what `CloudTrailEvent` carries as a string). */
   private cloudTrailEvent(e: TrailEvent): Record<string, unknown> {
-    const role = `arn:aws:iam::${this.accountId}:role/${e.username}`;
+    // A service-linked role lives under aws-service-role/<service principal>/ (IAM User Guide, "Using service-linked roles").
+    const role = e.invokedBy ? `arn:aws:iam::${this.accountId}:role/aws-service-role/${e.invokedBy}/${e.username}` : `arn:aws:iam::${this.accountId}:role/${e.username}`;
     return {
       eventVersion: '1.09',
       userIdentity: {
@@ -205,13 +211,15 @@ export class CloudTrailStore {
           sessionIssuer: { type: 'Role', principalId: 'AROASANDBOXEXAMPLE01', arn: role, accountId: this.accountId, userName: e.username },
           attributes: { creationDate: e.eventTime.toISOString().replace(/\.\d{3}Z$/, 'Z'), mfaAuthenticated: 'false' },
         },
+        // A call an AWS service made for the account names that service (CloudTrail userIdentity element, invokedBy).
+        ...(e.invokedBy ? { invokedBy: e.invokedBy } : {}),
       },
       eventTime: e.eventTime.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       eventSource: e.eventSource,
       eventName: e.eventName,
       awsRegion: this.region,
-      sourceIPAddress: '10.0.0.10',
-      userAgent: 'aws-sdk-js/3 incident-flows-sandbox',
+      sourceIPAddress: e.invokedBy ?? '10.0.0.10',
+      userAgent: e.invokedBy ?? 'aws-sdk-js/3 incident-flows-sandbox',
       requestParameters: e.requestParameters,
       responseElements: null,
       ...(e.errorCode ? { errorCode: e.errorCode, errorMessage: `${e.errorCode} (sandbox)` } : {}),
@@ -292,6 +300,7 @@ const EVENT_SOURCES: Record<string, string> = {
   logs: 'logs.amazonaws.com',
   sfn: 'states.amazonaws.com',
   cloudtrail: 'cloudtrail.amazonaws.com',
+  'application-autoscaling': 'application-autoscaling.amazonaws.com',
 };
 const READ_ONLY = /^(Describe|List|Get|Lookup|Filter)/;
 

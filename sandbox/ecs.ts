@@ -155,6 +155,12 @@ class EventQueue {
 
 export type EcsEventListener = (event: EcsEvent) => void;
 
+/** Another AWS service acting through its service-linked role, as CloudTrail names it (`invokedBy`). */
+export interface ServiceCaller {
+  username: string;
+  invokedBy: string;
+}
+
 /**
  * A simulated ECS cluster on the sandbox clock. Lifecycle steps (task starts, health checks,
  * crashes, drains, scheduler passes) wait in a time-ordered queue; the fleet registers a passive
@@ -179,6 +185,8 @@ export class EcsFleet implements FleetReadings {
   private readonly listeners: EcsEventListener[] = [];
   private readonly view: ViewContext;
   private now: number;
+  /** When the scenario's faults begin (the fleet's creation): a cpu-saturation's load starts here. */
+  private readonly faultsStartMs: number;
   private armed: { at: number; cancel: () => void } | undefined;
 
   constructor(opts: { scenario: Scenario; clock: SimClock; trail: CloudTrailStore; logs: LogStore; rng: () => number }) {
@@ -191,6 +199,7 @@ export class EcsFleet implements FleetReadings {
     this.accountId = opts.scenario.accountId;
     this.clusterName = opts.scenario.cluster;
     this.now = opts.clock.nowMs();
+    this.faultsStartMs = this.now;
     this.clusterArn = this.arn(`cluster/${this.scenario.cluster}`);
     this.view = { region: this.region, accountId: this.accountId, cluster: this.clusterName, clusterArn: this.clusterArn, arn: (r) => this.arn(r), caller: CALLER };
     this.seedTrail();
@@ -270,6 +279,36 @@ export class EcsFleet implements FleetReadings {
     return this.services.get(service)?.steadySince;
   }
 
+  /**
+   * A desired-count change another AWS service makes on the account's behalf (Application Auto
+   * Scaling): the path UpdateService takes — checked, recorded, acted on at the scheduler's next
+   * pass — and recorded in CloudTrail under the caller's service-linked role. Throws AwsServiceError
+   * when ECS would refuse it.
+   */
+  setDesiredCount(service: string, desired: number, caller: ServiceCaller): void {
+    this.advanceTo(this.clock.nowMs());
+    const s = this.requireService(service);
+    this.checkCapacity(s, desired);
+    if (desired !== s.desiredCount) {
+      if (desired === 0 && alive(s.tasks).length === 0) {
+        this.countRestart(s);
+        s.passDesired = 0;
+      }
+      s.desiredCount = desired;
+      s.desiredHistory.push({ at: this.now, desired });
+    }
+    this.recordCall('UpdateService', { cluster: this.clusterName, service: s.name, desiredCount: desired }, [{ resourceType: 'AWS::ECS::Service', resourceName: s.name }], caller);
+    this.requestPass(s);
+  }
+
+  /** A cpu-saturation fault's load at `atMs`: from the scenario start, for `durationSeconds` if set. */
+  private saturationAt(s: SimService, atMs: number): Pick<ServiceSample, 'saturation'> {
+    const fault = s.faults.find((f) => f.kind === 'cpu-saturation');
+    if (!fault || atMs < this.faultsStartMs) return {};
+    if (fault.durationSeconds !== undefined && atMs >= this.faultsStartMs + fault.durationSeconds * SECOND) return {};
+    return { saturation: { loadFactor: fault.loadFactor, tasksAtStart: s.spec.desiredCount } };
+  }
+
   // ---------------------------------------------------------------- FleetReadings (ELBv2, CloudWatch)
 
   serviceNames(): string[] {
@@ -344,6 +383,8 @@ export class EcsFleet implements FleetReadings {
       pending: all.filter((t) => within(t.createdAt, t.startedAt ?? t.stoppingAt)).length,
       healthy: all.filter((t) => within(t.healthyAt, t.runningUntil)).length,
       failedLastMinute: s.stopped.filter((t) => !t.everHealthy && t.stoppedAt !== undefined && t.stoppedAt > atMs - 60 * SECOND && t.stoppedAt <= atMs).length,
+      ...this.saturationAt(s, atMs),
+      usualTasks: s.spec.desiredCount,
     };
   }
 
@@ -524,7 +565,8 @@ export class EcsFleet implements FleetReadings {
 
   /** crash-loop, bad-image and failing health checks are active from the scenario start: the running tasks fail first. */
   private scheduleInitialFailures(s: SimService, tasks: Task[]): void {
-    const failing = s.faults.find((f) => f.kind !== 'slow-start');
+    // Faults that leave tasks running (slow starts, load, a flood of WARN lines) fail none of them.
+    const failing = s.faults.find((f) => f.kind !== 'slow-start' && f.kind !== 'cpu-saturation' && f.kind !== 'warn-flood');
     if (!failing) return;
     for (const task of tasks) {
       const at = this.now + failing.crashAfterSeconds * SECOND + Math.floor(this.rng() * INITIAL_FAILURE_JITTER_MS);
@@ -1317,8 +1359,8 @@ export class EcsFleet implements FleetReadings {
 
   // ---------------------------------------------------------------- small helpers
 
-  private recordCall(eventName: string, requestParameters: Body, resources: { resourceType: string; resourceName: string }[]): void {
-    this.trail.record({ eventName, username: CALLER, eventSource: 'ecs.amazonaws.com', readOnly: false, resources, requestParameters, eventTime: new Date(this.now) });
+  private recordCall(eventName: string, requestParameters: Body, resources: { resourceType: string; resourceName: string }[], caller?: ServiceCaller): void {
+    this.trail.record({ eventName, username: caller?.username ?? CALLER, ...(caller ? { invokedBy: caller.invokedBy } : {}), eventSource: 'ecs.amazonaws.com', readOnly: false, resources, requestParameters, eventTime: new Date(this.now) });
   }
 
   private addEvent(s: SimService, message: string, at = this.now): void {

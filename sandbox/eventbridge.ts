@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cloudWatchStateReader, cloudWatchTagReader, type AlarmTagReader } from '#commons/alarms';
-import { cloudWatchClient, documentClient, ecsClient, elbv2Client, sfnClient, snsClient } from '#commons/clients';
+import { autoScalingClient, cloudWatchClient, documentClient, ecsClient, elbv2Client, sfnClient, snsClient } from '#commons/clients';
 import { incidentSettingsSchema, IncidentStore, type IncidentRecord, type IncidentSettings, type IncidentSettingsInput } from '#commons/incidents';
 import type { Logger } from '#commons/logger';
 import type { ReportPoster } from '#commons/report';
@@ -14,6 +14,8 @@ import { snsPager, type Pager } from '#commons/paging';
 import { reconcile, type ReconcileResult } from '../handlers/reconcile.ts';
 import { seededRandom } from './faults.ts';
 import { startIncident, startRecorded, type StartIncidentResult } from '../handlers/start-incident.ts';
+import { escalateIncident } from '../handlers/escalate-incident.ts';
+import { ScaleBacks } from '#safety/scale-backs';
 import type { ExecutionRecord } from './sfn/facade.ts';
 import type { Sandbox } from './index.ts';
 
@@ -124,9 +126,14 @@ export class EventBridgeEmulator {
       incidentsTable: 'incident-flows-incidents',
       cluster: scenario.cluster,
       services: scenario.services.map((s) => s.name),
-      routes: scenario.services.map((s) => ({ alarmPrefix: `${s.name}-`, service: s.name, severity: 'P0' })),
+      // As the stack's defaults (infra/incidents.ts): "<service>-p1-…" runs P1, "<service>-p2-…" P2, the rest P0.
+      routes: scenario.services.flatMap((s) => [
+        { alarmPrefix: `${s.name}-`, service: s.name, severity: 'P0' },
+        { alarmPrefix: `${s.name}-p1-`, service: s.name, severity: 'P1' },
+        { alarmPrefix: `${s.name}-p2-`, service: s.name, severity: 'P2' },
+      ]),
       tagKeys: {},
-      procedures: { P0: sandbox.stateMachineArn('p0-system-down') },
+      procedures: proceduresOf(sandbox),
       // As on AWS, per-service settings (health URL, log group…) come from the handlers' configuration.
       region: scenario.region,
       ...options.settings,
@@ -141,6 +148,8 @@ export class EventBridgeEmulator {
       void this.deliverToStartIncident(
         this.alarmEvent({ alarmName: change.alarmName, state: change.state, previousState: change.previousState, reason: change.reason }),
       );
+    // P1's escalation to P0 goes through start-incident's code with these settings, as the stack wires it.
+    sandbox.sfn.registerHandler('escalate-incident', (event) => escalateIncident(event, this.startDeps()));
     this.rng = seededRandom(scenario.seed + 2);
     this.watches = new WatchStore(documentClient(clients), 'incident-flows-stability-watches');
     this.ecs = ecsClient(clients);
@@ -357,6 +366,7 @@ export class EventBridgeEmulator {
         alarmStates: cloudWatchStateReader(cloudWatchClient(this.sandbox.clientOptions())),
         reopen: (event) => this.deliverToStartIncident(event),
         startRecorded: (incident) => startRecorded(incident, this.startDeps()),
+        scaleBack: { scaleBacks: new ScaleBacks(documentClient(this.sandbox.clientOptions()), this.settings.incidentsTable), cloudwatch: cloudWatchClient(this.sandbox.clientOptions()), autoscaling: autoScalingClient(this.sandbox.clientOptions()) },
         region: this.sandbox.scenario.region,
         accountId: this.sandbox.scenario.accountId,
       });
@@ -543,4 +553,14 @@ export function eventBridgeOf(sandbox: Sandbox): EventBridgeEmulator {
 export async function fireAlarm(sandbox: Sandbox, spec: AlarmSpec): Promise<string | undefined> {
   const result = await eventBridgeOf(sandbox).fireAlarm(spec);
   return result.outcome === 'started' || result.outcome === 'escalated' ? result.executionArn : undefined;
+}
+
+/** Each severity's own procedure, where the synthesized stack has it (infra/incidents.ts DEFAULT_PROCEDURES). */
+function proceduresOf(sandbox: Sandbox): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [severity, workflow] of [['P0', 'p0-system-down'], ['P1', 'p1-degraded'], ['P2', 'p2-minor']] as const) {
+    const arn = sandbox.machines.map((m) => m.arn).find((a) => a.endsWith(workflow));
+    if (arn) out[severity] = arn;
+  }
+  return out;
 }

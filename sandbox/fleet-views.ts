@@ -56,6 +56,13 @@ export interface ServiceSample {
   healthy: number;
   /** Tasks that stopped in the minute before `atMs` without ever becoming healthy. */
   failedLastMinute: number;
+  /**
+   * A cpu-saturation fault active at `atMs`: the service's work is `loadFactor` times what
+   * `tasksAtStart` tasks usually do, spread over whatever runs now (sandbox/metrics.ts).
+   */
+  saturation?: { loadFactor: number; tasksAtStart: number };
+  /** The desired count the service's usual work is spread over (the scenario's). */
+  usualTasks?: number;
 }
 
 export interface TargetSample {

@@ -95,6 +95,8 @@ const SLACK_API = '/slack/api/';
 export class SandboxHttpServer {
   private readonly services = new Map<string, { api: string; contentType: string; handle: AwsJsonService }>();
   private readonly routes = new Map<string, RawRoute>();
+  /** Routes by method and path prefix (restJson1 APIs with names in their paths, e.g. Lambda's /2015-03-31/functions/{name}). */
+  private readonly prefixRoutes: { method: string; prefix: string; handler: RawRoute }[] = [];
   private readonly interceptors: CallInterceptor[] = [];
   private readonly observers: CallObserver[] = [];
   private readonly passThroughs = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
@@ -120,6 +122,11 @@ export class SandboxHttpServer {
   /** Exact-path route, e.g. 'POST /slack/interactions' or 'GET /acme-axon/health'. */
   route(methodAndPath: string, handler: RawRoute): void {
     this.routes.set(methodAndPath, handler);
+  }
+
+  /** Every `method` request whose path starts with `prefix` (an exact route wins). */
+  routePrefix(method: string, prefix: string, handler: RawRoute): void {
+    this.prefixRoutes.push({ method, prefix, handler });
   }
 
   /** Hands whole requests for a target prefix to another HTTP implementation (dynalite for DynamoDB). */
@@ -210,7 +217,7 @@ export class SandboxHttpServer {
       return;
     }
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const route = this.routes.get(`${req.method} ${path}`);
+    const route = this.routes.get(`${req.method} ${path}`) ?? this.prefixRoutes.find((r) => r.method === req.method && path.startsWith(r.prefix))?.handler;
     if (!route) {
       const query = this.queryRequest(req, body);
       if (query) {

@@ -11,11 +11,16 @@ import { createHandlers } from '../handlers/registry.ts';
 import { VirtualClock, WallClock, type SimClock } from './clock.ts';
 import { AWS_CLOUDTRAIL, CloudTrailStore } from './cloudtrail.ts';
 import { AlarmStore, defaultAlarms, mountMonitoring } from './cloudwatch.ts';
+import { AAS_TARGET_PREFIX, ApplicationAutoScaling } from './autoscaling.ts';
 import { EcsFleet } from './ecs.ts';
 import { apiFaultInterceptor, seededRandom } from './faults.ts';
 import { SandboxHttpServer, type AwsJsonOutcome } from './http.ts';
 import { createTablesFromTemplate, dynamoListener } from './dynamodb.ts';
-import { attachEventBridge, type EventBridgeOptions } from './eventbridge.ts';
+import { attachEventBridge, eventBridgeOf, type EventBridgeOptions } from './eventbridge.ts';
+import { createScenarioTables, functionsOf, healthCheckContextOf } from './governance.ts';
+import { LambdaFunctions } from './lambda.ts';
+import { WarnFlood } from './warn-flood.ts';
+import { IncidentStore } from '#commons/incidents';
 import { AWS_LOGS, LogStore } from './logs.ts';
 import { mountSlack } from './slack.ts';
 import type { Scenario, ServiceSpec } from './scenario.ts';
@@ -52,7 +57,7 @@ export interface CallRecord extends Omit<AwsJsonOutcome, 'body'> {
 }
 
 const CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
-const INTERESTING = ['service', 'services', 'cluster', 'desiredCount', 'forceNewDeployment', 'taskDefinition', 'logGroupName', 'filterPattern', 'name', 'stateMachineArn'];
+const INTERESTING = ['service', 'services', 'cluster', 'desiredCount', 'forceNewDeployment', 'taskDefinition', 'logGroupName', 'filterPattern', 'name', 'stateMachineArn', 'ResourceId', 'MinCapacity', 'MaxCapacity', 'PolicyName'];
 
 /**
  * The local cloud: ECS fleet, CloudTrail, CloudWatch Logs and Step Functions served on
@@ -61,6 +66,8 @@ const INTERESTING = ['service', 'services', 'cluster', 'desiredCount', 'forceNew
  */
 export class Sandbox {
   readonly calls: CallRecord[] = [];
+  /** Application Auto Scaling: scalable targets, target-tracking policies and the scaler (sandbox/autoscaling.ts). */
+  autoScaling!: ApplicationAutoScaling;
 
   private constructor(
     readonly invocations: Invocation[],
@@ -108,13 +115,24 @@ export class Sandbox {
     // Slack's Web API fake and the approval callback (POST /slack/interactions) on the same port.
     const approvals = await mountSlack({ server, clock, clients, clientOptions, approvalsTable: config.approvalsTable });
     const handlers = traced(
-      createHandlers({ clients, clock, config, fetch: globalThis.fetch, logger: () => silentLogger, approvals }),
+      createHandlers({
+        clients,
+        clock,
+        config,
+        fetch: globalThis.fetch,
+        logger: () => silentLogger,
+        approvals,
+        // The health check opens incidents through start-incident's code, with the sandbox's alarm settings.
+        incidents: () => ({ store: new IncidentStore(clients.dynamo, config.incidentsTable), sfn: clients.sfn, clock, settings: eventBridgeOf(sandbox).settings, log: silentLogger }),
+      }),
       current,
       invocations,
     );
     const sfn = new SfnFacade({ clock, region: scenario.region, accountId: scenario.accountId, handlers });
     server.passThrough('DynamoDB_20120810', dynamoListener(once(() => dynamoClient(clientOptions))));
     await createTablesFromTemplate(template, dynamoClient(clientOptions));
+    // The runbook's governance table (unless the scenario says it is missing), for the health check.
+    await createScenarioTables(scenario, dynamoClient(clientOptions));
     const machines = extractStateMachines(template, { region: scenario.region, accountId: scenario.accountId });
     for (const machine of machines) sfn.addStateMachine(machine);
 
@@ -126,6 +144,9 @@ export class Sandbox {
     attachEventBridge(sandbox, { ...(options.incidents ? { settings: options.incidents } : {}), ...(options.echo ? { echo: true } : {}) });
     // Every API sees the fleet as of "now" on the virtual clock, then the scenario's faults.
     server.intercept(() => fleet.advanceTo(clock.nowMs()));
+    // warn-flood faults write their WARN lines up to now before any API answers (sandbox/warn-flood.ts).
+    const flood = new WarnFlood(scenario, logs);
+    server.intercept(() => flood.advanceTo(clock.nowMs()));
     server.intercept(apiFaultInterceptor(scenario.apiFaults, seededRandom(scenario.seed + 1)));
     // The workflows' own reads land in CloudTrail as read events, as on AWS (a busy trail).
     server.observe((o) => trail.recordApiCall(o));
@@ -139,7 +160,13 @@ export class Sandbox {
     server.registerJson('GraniteServiceVersion20100801', 'cloudwatch', '1.0', alarms.handle);
     // ELBv2 (target groups, target health) and CloudWatch's query protocol, read off the fleet.
     mountMonitoring(server, { clock, readings: fleet, alarms });
+    // Lambda (restJson1): the runbook's governance function, GetFunction and Invoke (sandbox/lambda.ts).
+    new LambdaFunctions({ clock, region: scenario.region, accountId: scenario.accountId, functions: functionsOf(scenario) }).mount(server);
     server.registerQuery('sns', SNS_VERSION, 'sns', sns.handle);
+    // Application Auto Scaling (awsJson1.1, AnyScaleFrontendService), its own randomness so the fleet's draws stay as they were.
+    sandbox.autoScaling = new ApplicationAutoScaling({ clock, region: scenario.region, accountId: scenario.accountId, fleet, trail, rng: seededRandom(scenario.seed + 3) });
+    sandbox.autoScaling.registerFromScenario(scenario.services);
+    server.registerJson(AAS_TARGET_PREFIX, 'application-autoscaling', '1.1', sandbox.autoScaling.handle);
     for (const s of scenario.services) {
       if (!s.healthPath) continue;
       server.route(`GET /${s.name}${s.healthPath}`, () => {
@@ -254,6 +281,8 @@ export async function synthesizeTemplate(scenario: Scenario): Promise<Record<str
   const incidentFlows = {
     cluster: scenario.cluster,
     services: scenario.services.map((s) => ({ name: s.name, ...(s.logGroup ? { logGroup: s.logGroup } : {}) })),
+    // The health check's functions, tables and error rates as the scenario has them (sandbox/governance.ts).
+    healthCheck: healthCheckContextOf(scenario),
   };
   const key = templateKey(incidentFlows);
   const cached = templates.get(key) ?? readCached(key);

@@ -1,4 +1,5 @@
 import type { FleetReadings, ServiceSample, TargetGroupView } from './fleet-views.ts';
+import { appMetrics } from './app-metrics.ts';
 
 /**
  * CloudWatch metrics drawn from the simulated fleet: pure, deterministic functions over
@@ -33,6 +34,8 @@ export function fleetMetrics(readings: FleetReadings): FleetMetric[] {
   const all = [
     ...readings.serviceNames().flatMap((s) => serviceMetrics(readings, s)),
     ...readings.targetGroups().flatMap((tg) => targetGroupMetrics(readings, tg)),
+    // The application's RequestCount and ErrorCount (<project>/<App>, sandbox/app-metrics.ts).
+    ...appMetrics(readings),
   ];
   return all.sort((a, b) => metricKey(a).localeCompare(metricKey(b)));
 }
@@ -96,7 +99,7 @@ function serviceMetrics(readings: FleetReadings, service: string): FleetMetric[]
   ];
   const baseline = readings.utilisationBaseline(service);
   if (!baseline) return out;
-  const utilisation = (name: string, base: number, crashExtra: number): FleetMetric => ({
+  const utilisation = (name: string, base: (s: ServiceSample) => number, crashExtra: number): FleetMetric => ({
     Namespace: 'AWS/ECS',
     MetricName: name,
     Dimensions: dims,
@@ -104,10 +107,30 @@ function serviceMetrics(readings: FleetReadings, service: string): FleetMetric[]
     valueAt: (m) => {
       const s = sample(m);
       if (!s || s.running === 0) return undefined;
-      return syntheticUtilisation(base, s, noise(`${name}|${readings.clusterName}|${service}|${m}`), crashExtra);
+      return syntheticUtilisation(base(s), s, noise(`${name}|${readings.clusterName}|${service}|${m}`), crashExtra);
     },
   });
-  return [...out, utilisation('CPUUtilization', baseline.cpu, CRASH_LOOP_CPU), utilisation('MemoryUtilization', baseline.memory, CRASH_LOOP_MEMORY)];
+  return [
+    ...out,
+    utilisation('CPUUtilization', (s) => saturatedBaseline(baseline.cpu, s, 'cpu'), CRASH_LOOP_CPU),
+    utilisation('MemoryUtilization', (s) => saturatedBaseline(baseline.memory, s, 'memory'), CRASH_LOOP_MEMORY),
+  ];
+}
+
+/**
+ * The per-task baseline under a cpu-saturation fault. The load is a fixed amount of work, so each
+ * running task carries its share: CPU = baseline × loadFactor × tasksAtStart / running (2 tasks at
+ * 35 % and factor 2.5 → 87.5 %; scaled out to 4 → 43.75 %), capped at 100 — a task cannot use more
+ * than its vCPU. Memory rises a third as steeply (caches and buffers grow with load, the heap less).
+ */
+export function saturatedBaseline(baseline: number, sample: ServiceSample, kind: 'cpu' | 'memory'): number {
+  const sat = sample.saturation;
+  if (sample.running === 0) return baseline;
+  // The usual work spread over more tasks than usual (after a scale-out, the load gone): each does
+  // less CPU. Fewer tasks than usual keep the baseline (they are crashing, not carrying more).
+  if (!sat) return kind === 'cpu' && sample.usualTasks && sample.running > sample.usualTasks ? (baseline * sample.usualTasks) / sample.running : baseline;
+  const factor = kind === 'cpu' ? sat.loadFactor : 1 + (sat.loadFactor - 1) / 3;
+  return Math.min(100, (baseline * factor * Math.max(1, sat.tasksAtStart)) / sample.running);
 }
 
 /** Start-up work of tasks that keep crashing (runtime boot, cache warm-up) lifts the service's average. */

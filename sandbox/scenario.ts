@@ -78,8 +78,27 @@ const serviceSchema = z
     logGroup: z.string().min(1).optional(),
     minimumHealthyPercent: z.number().int().min(0).max(100).default(100),
     maximumPercent: z.number().int().min(100).max(400).default(200),
+    /** An Application Auto Scaling scalable target (and a CPU target-tracking policy with targetCpuPercent); none when omitted. */
+    autoScaling: z
+      .object({
+        minCapacity: z.number().int().min(0).max(1000),
+        maxCapacity: z.number().int().min(0).max(1000),
+        targetCpuPercent: z.number().gt(0).max(100).optional(),
+        scaleOutCooldownSeconds: z.number().int().min(0).max(86_400).optional(),
+        scaleInCooldownSeconds: z.number().int().min(0).max(86_400).optional(),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((svc, ctx) => {
+    // As Application Auto Scaling keeps it: min <= max, and the service starts inside the range.
+    const a = svc.autoScaling;
+    if (!a) return;
+    if (a.minCapacity > a.maxCapacity) ctx.addIssue({ code: 'custom', path: ['autoScaling', 'minCapacity'], message: `${a.minCapacity} is above maxCapacity ${a.maxCapacity}` });
+    else if (svc.desiredCount < a.minCapacity) ctx.addIssue({ code: 'custom', path: ['autoScaling', 'minCapacity'], message: `${a.minCapacity} is above the service's desiredCount ${svc.desiredCount}` });
+    else if (svc.desiredCount > a.maxCapacity) ctx.addIssue({ code: 'custom', path: ['autoScaling', 'maxCapacity'], message: `${a.maxCapacity} is below the service's desiredCount ${svc.desiredCount}` });
+  });
 
 const serviceFaultSchema = z
   .object({
@@ -89,8 +108,13 @@ const serviceFaultSchema = z
      * bad-image: tasks never start (CannotPullContainerError).
      * slow-start: tasks start and warm up `slowFactor` times slower than configured.
      * failing-health-check: tasks run, but their health check never passes (the app cannot serve).
+     * cpu-saturation: the service gets `loadFactor` times its usual work, a fixed amount spread over
+     *   its running tasks: CPU (and, less, memory) per task rises, falls as tasks are added. Tasks
+     *   stay RUNNING and healthy (degraded, not down); restarts do not clear it, `durationSeconds` does.
+     * warn-flood: the service writes WARN lines of a few patterns, `warnPerMinute` of them, since
+     *   `warnSinceMinutes` before the scenario starts (sandbox/warn-flood.ts); it stays healthy.
      */
-    kind: z.enum(['crash-loop', 'bad-image', 'slow-start', 'failing-health-check']),
+    kind: z.enum(['crash-loop', 'bad-image', 'slow-start', 'failing-health-check', 'cpu-saturation', 'warn-flood']),
     /**
      * How many restarts (a new deployment, or a scale to zero) the fault survives.
      * 0: the first restart clears it; 1: the second does; "always": nothing clears it.
@@ -100,13 +124,20 @@ const serviceFaultSchema = z
     slowFactor: z.number().min(1).max(100).default(4),
     /** crash-loop only: seconds a task stays RUNNING before it exits. */
     crashAfterSeconds: z.number().min(1).max(3600).default(8),
+    /** cpu-saturation only: the work as a multiple of the usual (2.5: 2 tasks at 35 % CPU → ~87.5 %). */
+    loadFactor: z.number().min(1).max(20).default(2.5),
+    /** cpu-saturation only: seconds from the scenario start until the load subsides; lasts the whole drill when omitted. */
+    durationSeconds: z.number().min(1).max(7 * 24 * 3600).optional(),
+    /** warn-flood only: WARN lines a minute, and how long before the scenario's start they began. */
+    warnPerMinute: z.number().int().min(1).max(600).default(20),
+    warnSinceMinutes: z.number().int().min(0).max(24 * 60).default(45),
   })
   .strict();
 
 const apiFaultSchema = z
   .object({
     /** Which sandbox API to disturb. */
-    api: z.enum(['ecs', 'cloudtrail', 'logs', 'sfn', 'elbv2', 'cloudwatch', 'dynamodb', 'sns']),
+    api: z.enum(['ecs', 'cloudtrail', 'logs', 'sfn', 'elbv2', 'cloudwatch', 'dynamodb', 'sns', 'application-autoscaling']),
     /** lost-response: the call takes effect, but its answer is a 5xx (the caller cannot tell it applied). */
     kind: z.enum(['throttle', 'server-error', 'slow-response', 'lost-response']),
     /** Fraction of matching calls that fail, 0..1. */
@@ -137,6 +168,27 @@ const eventFaultSchema = z
     detailTypes: z.array(z.string().min(1)).optional(),
     /** delay only: seconds added to the delivery. */
     delaySeconds: z.number().min(0).max(3600).default(60),
+  })
+  .strict();
+
+/**
+ * A Lambda function of the team's (the runbook's governance Lambda). `state` is what GetFunction
+ * says (Lambda Developer Guide, "Lambda function states"); `fault: "unhandled-error"` makes every
+ * Invoke answer FunctionError Unhandled, as a crashing handler does.
+ */
+const functionSpecSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a Lambda function name (1-64 letters, digits, hyphens, underscores)'),
+    state: z.enum(['Active', 'Pending', 'Inactive', 'Failed']).default('Active'),
+    fault: z.enum(['unhandled-error']).optional(),
+  })
+  .strict();
+
+/** A DynamoDB table of the team's; `missing: true` leaves it uncreated (DescribeTable: ResourceNotFoundException). */
+const tableSpecSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
+    missing: z.boolean().default(false),
   })
   .strict();
 
@@ -173,6 +225,12 @@ export const scenarioSchema = z
       .optional(),
     faults: z.array(z.union([serviceFaultSchema, apiFaultSchema, eventFaultSchema])).default([]),
     cloudTrail: z.array(cloudTrailSeedSchema).default([]),
+    /** Lambda functions the sandbox serves (GetFunction, Invoke) — default: the runbook's <project>-governance (sandbox/lambda.ts). */
+    functions: z.array(functionSpecSchema).max(50).optional(),
+    /** DynamoDB tables created at start for the health check — default: <project>-governance-policies (sandbox/governance.ts). */
+    tables: z.array(tableSpecSchema).max(50).optional(),
+    /** Overrides of the stack's `healthCheck` configuration (infra/config.ts), e.g. {"openIncidents": {}}: checked at synthesis. */
+    healthCheck: z.record(z.string(), z.unknown()).optional(),
     /** Simulated seconds the fault plays out before the alarm fires. */
     leadSeconds: z.number().min(0).max(24 * 3600).default(180),
     /** Seed for every random choice (fault sampling, ids), so a drill replays exactly. */
@@ -188,6 +246,9 @@ export type ServiceFault = z.output<typeof serviceFaultSchema>;
 export type ApiFault = z.output<typeof apiFaultSchema>;
 export type EventFault = z.output<typeof eventFaultSchema>;
 export type LoadBalancerSpec = z.output<typeof loadBalancerSchema>;
+export type FunctionSpec = z.output<typeof functionSpecSchema>;
+export type TableSpec = z.output<typeof tableSpecSchema>;
+export type AutoScalingSpec = NonNullable<ServiceSpec['autoScaling']>;
 
 export interface Scenario extends Omit<z.output<typeof scenarioSchema>, 'cluster' | 'services'> {
   cluster: string;

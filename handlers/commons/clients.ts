@@ -1,9 +1,11 @@
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -36,7 +38,9 @@ export const elbv2Client = (options: ClientOptions = {}) => new ElasticLoadBalan
 export const cloudTrailClient = (options: ClientOptions = {}) => new CloudTrailClient(clientConfig(options));
 export const logsClient = (options: ClientOptions = {}) => new CloudWatchLogsClient(clientConfig(options));
 export const cloudWatchClient = (options: ClientOptions = {}) => new CloudWatchClient(clientConfig(options));
+export const autoScalingClient = (options: ClientOptions = {}) => new ApplicationAutoScalingClient(clientConfig(options));
 export const dynamoClient = (options: ClientOptions = {}) => new DynamoDBClient(clientConfig(options));
+export const lambdaClient = (options: ClientOptions = {}) => new LambdaClient(clientConfig(options));
 export const sfnClient = (options: ClientOptions = {}) => new SFNClient(clientConfig(options));
 export const snsClient = (options: ClientOptions = {}) => new SNSClient(clientConfig(options));
 export const secretsClient = (options: ClientOptions = {}) => new SecretsManagerClient(clientConfig(options));
@@ -57,6 +61,10 @@ export interface Clients {
   logs: CloudWatchLogsClient;
   dynamo: DynamoDBDocumentClient;
   sfn: SFNClient;
+  cloudwatch: CloudWatchClient;
+  autoscaling: ApplicationAutoScalingClient;
+  /** The health check's GetFunction and test Invoke. */
+  lambda: LambdaClient;
 }
 
 export function createClients(options: ClientOptions = {}): Clients {
@@ -68,6 +76,9 @@ export function createClients(options: ClientOptions = {}): Clients {
     logs: logsClient(options),
     dynamo: documentClient(options),
     sfn: sfnClient(options),
+    cloudwatch: cloudWatchClient(options),
+    autoscaling: autoScalingClient(options),
+    lambda: lambdaClient(options),
   };
 }
 

@@ -27,6 +27,30 @@ export interface Config {
   lockSeconds: number;
 }
 
+/**
+ * How P1 "Degraded Performance" scales a service out and back (runbook: CPU should be < 70 %;
+ * scale 2 → 4). Every field has the runbook's or a conservative default.
+ */
+export const scalingPolicySchema = z
+  .object({
+    /** CPU or memory above this percent (average of the newest 3 one-minute datapoints, as a 3-of-3 alarm sees it): saturated. */
+    thresholdPercent: z.number().min(1).max(100).default(70),
+    /** The new desired count is ceil(current × factor): 2 → 4 by default, as in the runbook. */
+    scaleOutFactor: z.number().min(1.1).max(10).default(2),
+    /** Never more desired tasks than this (Application Auto Scaling's maximum caps it too). */
+    maxCount: z.number().int().min(1).max(1000).default(10),
+    /** A scale-out adding more tasks than this waits for a person's approval. */
+    approvalAboveStep: z.number().int().min(0).max(1000).default(4),
+    /** How long after the scale-out the load must be back under the threshold, or P0 takes over. */
+    recoveryMinutes: z.number().int().min(5).max(240).default(20),
+    /** Scale back only after this long with the CPU, projected onto the original count, under scaleBackBelowPercent (default 50 %: well under the 70 % threshold). */
+    quietMinutes: z.number().int().min(5).max(1440).default(120),
+    scaleBackBelowPercent: z.number().min(1).max(100).default(50),
+  })
+  .strict()
+  .refine((p) => p.scaleBackBelowPercent < p.thresholdPercent, { message: 'scaleBackBelowPercent must be below thresholdPercent, or the service would flap', path: ['scaleBackBelowPercent'] });
+export type ScalingPolicy = z.output<typeof scalingPolicySchema>;
+
 /** What a team configures per service; a start input may still override each field. */
 export const serviceSettingsSchema = z
   .object({
@@ -34,8 +58,14 @@ export const serviceSettingsSchema = z
     healthUrl: z.url({ protocol: /^https?$/ }).optional(),
     restartMode: z.enum(['force-new-deployment', 'scale-to-zero']).optional(),
     expectedStartSeconds: z.number().int().min(0).max(3600).optional(),
+    scaling: scalingPolicySchema.optional(),
   })
   .strict();
+
+/** The service's scaling policy, defaults filled. */
+export function scalingPolicyFor(config: Pick<Config, 'serviceSettings'>, service: string): ScalingPolicy {
+  return config.serviceSettings[service]?.scaling ?? scalingPolicySchema.parse({});
+}
 export type ServiceSettings = z.output<typeof serviceSettingsSchema>;
 
 const envSchema = z.object({

@@ -28,6 +28,7 @@ export function resolveIncident(event: unknown, config: Config): Incident {
     ...(healthUrl ? { healthUrl } : {}),
     ...(input.reason ? { reason: input.reason } : {}),
     ...(input.trigger ? { trigger: input.trigger } : {}),
+    ...(input.scaling ? { scaling: input.scaling } : {}),
   };
 }
 

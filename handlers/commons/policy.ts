@@ -66,6 +66,13 @@ export const DEFAULT_APPROVAL_POLICY: ApprovalPolicy = {
         why: 'the first P0 restart runs on its own; beyond the remediation budget (requireApproval) a person decides',
       },
     },
+    'p1-degraded': {
+      'scale-out': {
+        mode: 'automatic',
+        onNoAnswer: 'fail-closed',
+        why: 'a scale-out within the service\'s policy runs on its own; a larger step (approvalAboveStep) or one beyond the remediation budget waits for a person',
+      },
+    },
     rollback: {
       rollback: { mode: 'approval', onNoAnswer: 'fail-closed', why: 'every rollback changes what runs in production' },
     },

@@ -45,6 +45,10 @@ export interface Evidence {
   verification?: R;
   restoration?: R;
   error?: R;
+  /** P2's scheduled fix (handlers/schedule-fix.ts). */
+  scheduledFix?: R;
+  /** The health check's report (handlers/report-health.ts). */
+  report?: R;
 }
 
 const TASK_ENDS = new Set(['TaskSucceeded', 'TaskFailed', 'TaskTimedOut', 'LambdaFunctionSucceeded', 'LambdaFunctionFailed', 'LambdaFunctionTimedOut']);
@@ -172,6 +176,12 @@ export function describeStepResult(out: R): string {
     const top = out.top[0] as R | undefined;
     return `${out.count} ${out.pattern} line(s)${top ? `; most frequent ×${top.count}: ${String(top.example).slice(0, 90)}` : ''}`;
   }
+  if ('scaledTo' in out && 'via' in out) {
+    const how = out.via === 'autoscaling-minimum' ? `autoscaling minimum ${out.scaledFrom} → ${out.scaledTo}` : `desired ${out.scaledFrom} → ${out.scaledTo}`;
+    return `${out.dryRun ? 'DRY RUN, would scale out: ' : 'scaled out: '}${how}${Array.isArray(out.changes) && out.changes.length === 0 && !out.dryRun ? ' (already there)' : ''}`;
+  }
+  if ('expired' in out && 'secondsLeft' in out && Array.isArray(out.reasons)) return (out.reasons as unknown[]).map(String).join('; ');
+  if ('escalated' in out && typeof out.why === 'string') return out.why;
   if ('desiredBefore' in out && 'mode' in out) {
     const how =
       out.phase === 'scale-in'
@@ -194,6 +204,12 @@ export function describeStepResult(out: R): string {
   if ('recovered' in out && Array.isArray(out.reasons)) return `${out.recovered ? 'recovered' : 'NOT recovered'}: ${out.reasons.join('; ')}`;
   if ('restored' in out) return out.restored ? `desired count restored ${out.from} → ${out.to}` : `desired count already ${out.from}: nothing to restore`;
   if ('approved' in out || 'decision' in out) return `${decisionOf(out)}${whoOf(out) ? ` by ${whoOf(out)}` : ''}`;
+  // P2 (handlers/schedule-fix.ts) and the health check (handlers/plan-health-check.ts, check-*.ts, report-health.ts).
+  if (out.window && 'incidentId' in out && 'recorded' in out) return `fix scheduled for the maintenance window ${out.window.label}${out.posted ? '; summary posted to Slack' : ''}`;
+  if (out.plan && out.request) return `checking ${out.plan.services?.length ?? 0} service(s), ${out.plan.functions?.length ?? 0} function(s), ${out.plan.tables?.length ?? 0} table(s) and the metrics of the last ${out.plan.lookbackMinutes} min`;
+  if (Array.isArray(out.lines) && 'toRaise' in out) return `${out.failing ? `${out.failing} of ${out.lines.length} checks FAILING` : `all ${out.lines.length} checks pass`}${out.posted ? '; report posted to Slack' : ''}`;
+  if (Array.isArray(out.lines) && 'checkedAt' in out) return (out.lines as R[]).map((l) => `${l.ok ? '✅' : '❌'} ${l.component}: ${l.figure}`).join('; ');
+  if (Array.isArray(out.incidents)) return (out.incidents as R[]).map((i) => `${i.service} ${i.severity}: ${i.outcome}${i.incidentId ? ` (${i.incidentId})` : ''}`).join('; ') || 'none';
   return 'done';
 }
 
@@ -292,7 +308,7 @@ export function renderReport({ incident, execution, summary }: ReportInput): str
   lines.push('', '## Changes found', '');
   const changes = (ev.investigation?.changes?.changes as R[] | undefined) ?? [];
   if (ev.investigation?.changes?.unavailable) lines.push(`Unavailable: ${cell(String(ev.investigation.changes.cause ?? ev.investigation.changes.error ?? ''))}`);
-  else if (changes.length === 0) lines.push(ev.investigation ? 'No recent changes in CloudTrail.' : 'Not investigated.');
+  else if (changes.length === 0) lines.push(ev.investigation?.changes ? 'No recent changes in CloudTrail.' : 'Not investigated.');
   for (const c of changes.slice(0, 10)) lines.push(`- ${String(c.at).slice(0, 19)} ${c.eventName} by ${c.by}: ${cell(String(c.summary ?? ''))}`);
   // What the evidence cannot show: CloudTrail's delivery delay, a lookup stopped at its budget.
   for (const note of (ev.investigation?.changes?.notes as string[] | undefined) ?? []) lines.push(`- _${cell(note)}_`);
@@ -305,6 +321,13 @@ export function renderReport({ incident, execution, summary }: ReportInput): str
     lines.push(`${logs.count} ${logs.pattern} line(s) in \`${logs.logGroup}\`${logs.firstAt ? ` between ${String(logs.firstAt).slice(11, 19)} and ${String(logs.lastAt).slice(11, 19)}` : ''}.`);
     for (const top of ((logs.top as R[] | undefined) ?? []).slice(0, 5)) lines.push(`- ×${top.count}: \`${cell(String(top.example).slice(0, 160))}\``);
     if (logs.truncated && logs.note) lines.push(`- _${cell(String(logs.note))}_`);
+  }
+
+  // P2: the fix scheduled for the maintenance window; the health check: its report, line by line.
+  if (ev.scheduledFix) lines.push('', '## Scheduled fix', '', `For the maintenance window ${cell(String(ev.scheduledFix.window?.label ?? '?'))}, recorded on incident ${cell(String(ev.scheduledFix.incidentId ?? '?'))}.`);
+  if (Array.isArray(ev.report?.lines)) {
+    lines.push('', '## Health check', '');
+    for (const l of ev.report.lines as R[]) lines.push(`- ${l.ok ? '✅' : '❌'} ${cell(String(l.component))}: ${cell(String(l.figure))}`);
   }
 
   lines.push('', '## Actions', '');
@@ -380,6 +403,7 @@ export interface ReportPoster {
 
 /** The first line people see in the channel. */
 export function headline(incident: Pick<IncidentRecord, 'id' | 'service' | 'severity'>, outcome: string, mitigated: number | undefined): string {
-  const icon = outcome === 'recovered' || outcome === 'no-action' || outcome === 'dry-run' ? ':white_check_mark:' : ':rotating_light:';
+  const calm = ['recovered', 'no-action', 'dry-run', 'healthy', 'scheduled-fix'];
+  const icon = calm.includes(outcome) ? ':white_check_mark:' : ':rotating_light:';
   return `${icon} ${incident.severity} ${incident.service}: ${outcome}${mitigated !== undefined ? ` in ${seconds(mitigated)}` : ''} (incident ${incident.id})`;
 }

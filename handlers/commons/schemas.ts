@@ -11,6 +11,19 @@ const LOOKBACK_HINT = 'a whole number of minutes from 5 to 1440';
 const healthUrl = z.url({ protocol: /^https?$/ });
 const HEALTH_URL_HINT = 'an http(s) URL the verify step GETs, e.g. "https://alb.example.com/health"';
 
+/**
+ * P1 only (workflows/p1-degraded.ts), optional overrides of the service's scaling policy for one
+ * incident. Bounded so a typo cannot ask for 10,000 tasks; the policy's and Application Auto
+ * Scaling's maximums still cap whatever is asked.
+ */
+export const scalingOverrideSchema = z
+  .object({
+    thresholdPercent: z.number().min(1).max(100).optional().describe('CPU or memory percent above which the service is saturated (runbook: 70)'),
+    desiredCount: z.number().int().min(1).max(1000).optional().describe('the desired count to scale out to (runbook: 4)'),
+    maxCount: z.number().int().min(1).max(1000).optional().describe('never scale above this many tasks; must not be below the current desired count'),
+  })
+  .strict();
+
 /** What started the incident: an alarm, a person at the console, or the CLI. */
 export const triggerSchema = z
   .object({
@@ -49,6 +62,7 @@ export const incidentInputSchema = z
       .boolean()
       .default(false)
       .describe('true to have a person approve the restart first (set by the alarm trigger once the remediation budget is spent)'),
+    scaling: scalingOverrideSchema.optional().describe('P1 only: e.g. {"thresholdPercent": 70, "desiredCount": 4, "maxCount": 8}'),
   })
   .strict();
 
@@ -70,6 +84,7 @@ export const incidentSchema = z
     healthUrl: healthUrl.optional().describe(HEALTH_URL_HINT),
     reason: z.string().optional(),
     trigger: triggerSchema.optional(),
+    scaling: scalingOverrideSchema.optional(),
   })
   .strict();
 

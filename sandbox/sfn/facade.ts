@@ -117,6 +117,11 @@ export class SfnFacade {
    * and a throw comes back as an error named after the handler's errorType, with Lambda's
    * {"errorType","errorMessage"} as its message. For tests that hand a handler any event.
    */
+  /** A function the sandbox builds after the facade (e.g. escalate-incident, which needs the incident settings). */
+  registerHandler(name: string, handler: Handlers[string]): void {
+    this.opts.handlers[name] = handler;
+  }
+
   async invokeFunction(functionName: string, payload: unknown): Promise<unknown> {
     const name = functionName.startsWith('arn:') ? (functionName.split(':')[6] ?? functionName) : functionName;
     const handler = Object.hasOwn(this.opts.handlers, name) ? this.opts.handlers[name] : undefined;

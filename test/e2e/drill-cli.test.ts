@@ -65,7 +65,7 @@ describe('incident-flows drill p0 (the README\'s main job), end to end through t
   test('bad options get a one-line error naming the option and exit 2', () => {
     const bad = cli('drill', 'p0', '--fault', 'meteor');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--fault "meteor" is not a drill fault — use one of: none, crash-loop/);
+    expect(bad.stderr).toMatch(/--fault "meteor" is not a p0 drill fault — use one of: none, crash-loop/);
     const missing = cli('drill', 'p0', '--scenario', 'no-such-file.json');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read scenario file no-such-file.json/);

@@ -116,6 +116,8 @@ describe('alarm starts: one incident per service, one execution per incident', (
     await withIncidents(
       {},
       async (sandbox, eventBridge) => {
+        // A stack whose P1 procedure is not configured (P1 alarms would otherwise run p1-degraded).
+        eventBridge.configure({ procedures: { P0: sandbox.stateMachineArn('p0-system-down') } });
         const p1 = await eventBridge.fireAlarm({ alarmName: `${AXON}-latency-p99` });
         expect(p1.outcome).toBe('recorded');
         expect(executions(sandbox)).toHaveLength(0);

@@ -29,7 +29,9 @@ test('deploys the incidents table (TTL on the lock expiry) and the two EventBrid
   expect(alarm).toMatchObject({ 'detail-type': ['CloudWatch Alarm State Change'], detail: { state: { value: ['ALARM'] }, alarmName: [{ prefix: 'ledger-' }, { prefix: 'billing-' }] } });
   const ends = patterns.find((p) => p.source?.[0] === 'aws.states');
   expect(ends).toMatchObject({ 'detail-type': ['Step Functions Execution Status Change'], detail: { status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] } });
-  expect(ends.detail.stateMachineArn).toHaveLength(1);
+  // Every one of our state machines (P0, P1, P2, the health check): each end is recorded.
+  const machines = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  expect(ends.detail.stateMachineArn).toHaveLength(machines.length);
 });
 
 test('least privilege: start-incident may start only the P0 machine and write items; record-incident only reads executions and updates items', () => {
@@ -44,7 +46,7 @@ test('least privilege: start-incident may start only the P0 machine and write it
 });
 
 test('a procedure naming an unknown workflow is refused at synth, naming the setting', () => {
-  expect(() => build({ incidentFlowsIncidents: { procedures: { P1: 'p1-degraded' } } })).toThrow(/incidentFlowsIncidents\.procedures\.P1: no workflow "p1-degraded"/);
+  expect(() => build({ incidentFlowsIncidents: { procedures: { P1: 'p1-nope' } } })).toThrow(/incidentFlowsIncidents\.procedures\.P1: no workflow "p1-nope"/);
 });
 
 test('tag routing on AWS: start-incident gets the tag keys and may read alarm tags (ListTagsForResource), nothing more', () => {

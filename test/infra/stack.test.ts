@@ -88,10 +88,13 @@ describe('least privilege', () => {
 
   test('log reading is scoped to the services\' log groups', () => {
     const filter = statements().filter((s) => actionsOf(s).includes('logs:FilterLogEvents'));
-    expect(filter).toHaveLength(1);
-    const rendered = JSON.stringify(filter[0]!.Resource);
-    expect(rendered).toContain('log-group:/ecs/ledger:*');
-    expect(rendered).toContain('log-group:/custom/billing:*');
+    // review-logs (P0's ERROR lines) and summarize-warnings (P2's WARN lines), each on these groups only.
+    expect(filter).toHaveLength(2);
+    for (const statement of filter) {
+      const rendered = JSON.stringify(statement.Resource);
+      expect(rendered).toContain('log-group:/ecs/ledger:*');
+      expect(rendered).toContain('log-group:/custom/billing:*');
+    }
   });
 });
 
@@ -168,7 +171,8 @@ describe('fail-safes that hold up under AWS\'s own failures', () => {
       };
       walk(m.definition as never);
       const lambdaTasks = states.filter(([, st]) => st.Type === 'Task' && /lambda/.test(st.Resource ?? ''));
-      expect(lambdaTasks.length).toBeGreaterThan(5);
+      // P2 has three Lambda tasks, P0 and the health check more.
+      expect(lambdaTasks.length).toBeGreaterThan(2);
       for (const [name, st] of lambdaTasks) {
         expect(st.Retry?.[0]?.ErrorEquals, name).toContain('TransientAwsError');
         expect(st.Retry?.[0]?.JitterStrategy, name).toBe('FULL');

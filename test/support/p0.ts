@@ -27,12 +27,22 @@ export async function withSandbox<T>(scenario: ScenarioInput, body: (sandbox: Sa
 }
 
 /** Starts the P0 state machine through the real SFN client, as the console or an alarm would, and waits for it. */
-export async function runP0(sandbox: Sandbox, input: unknown): Promise<ExecutionResult> {
+export function runP0(sandbox: Sandbox, input: unknown): Promise<ExecutionResult> {
+  return runWorkflow(sandbox, 'p0-system-down', input);
+}
+
+/** Starts one of the workflows (by the suffix of its state machine's name) and waits for it. */
+export async function runWorkflow(sandbox: Sandbox, workflow: string, input: unknown, name?: string): Promise<ExecutionResult> {
   const sfn = new SFNClient(sandbox.clientOptions());
   const started = sandbox.clock.nowMs();
   const { executionArn } = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn: sandbox.stateMachineArn('p0-system-down'), input: typeof input === 'string' ? input : JSON.stringify(input) }),
+    new StartExecutionCommand({ stateMachineArn: sandbox.stateMachineArn(workflow), input: typeof input === 'string' ? input : JSON.stringify(input), ...(name ? { name } : {}) }),
   );
+  return finished(sandbox, sfn, executionArn!, started);
+}
+
+/** Waits for an execution already started (an alarm's, an escalation's) and reads its end. */
+export async function finished(sandbox: Sandbox, sfn: SFNClient, executionArn: string, started = sandbox.clock.nowMs()): Promise<ExecutionResult> {
   await sandbox.sfn.wait(executionArn!);
   const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
   const history = await fullHistory(sfn, executionArn!);
