@@ -104,6 +104,19 @@ describe('P1 "Degraded Performance" paths', () => {
     });
   });
 
+  test('a step larger than the policy allows alone waits for a person; nobody answers: fails closed, nothing changed', async () => {
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'cpu-saturation', loadFactor: 2.5 }] }, async (sandbox) => {
+      sandbox.playOut(600);
+      // 2 → 8 adds six tasks, over approvalAboveStep (4).
+      const run = await runWorkflow(sandbox, P1, { service: SERVICE, scaling: { desiredCount: 8 } });
+      expect(run).toMatchObject({ status: 'FAILED', error: 'IncidentEscalated' });
+      expect(run.path).toEqual(expect.arrayContaining(['Does the scale-out need approval?', 'Ask the on-call engineer to approve the scale-out', 'Ask the VP engineering to approve the scale-out']));
+      expect(run.path.at(-1)).toBe('Escalate: nobody approved the scale-out');
+      expect(mutatingCalls(sandbox)).toEqual([]);
+      expect((await desiredOf(sandbox)).desired).toBe(2);
+    });
+  });
+
   test('a service already at its maximum is never scaled further: escalated to people, nothing changed', async () => {
     await withSandbox({ faults: [{ service: SERVICE, kind: 'cpu-saturation', loadFactor: 2.5 }] }, async (sandbox) => {
       sandbox.playOut(600);
