@@ -75,6 +75,7 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
   };
   const watches = new WatchStore(clients.dynamo, config.watchesTable);
   const points = new RestorePoints(clients.dynamo, config.incidentsTable);
+  const scaleBacks = new ScaleBacks(clients.dynamo, config.incidentsTable);
   const incidents = new IncidentStore(clients.dynamo, config.incidentsTable);
   return {
     // P2 "Minor Issues" and the daily health check.
@@ -90,7 +91,7 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
     'restore-desired-count': wrap('restore-desired-count', (e) => restoreDesiredCount(e, { config, ecs: clients.ecs, clock, points })),
     'assess-load': wrap('assess-load', (e) => assessLoad(e, { ecs: clients.ecs, cloudwatch: clients.cloudwatch, autoscaling: clients.autoscaling, clock, config })),
     'scale-out': wrap('scale-out', (e) =>
-      scaleOut(e, { config, incidents, ecs: clients.ecs, elbv2: clients.elbv2, autoscaling: clients.autoscaling, clock, points, scaleBacks: new ScaleBacks(clients.dynamo, config.incidentsTable) }),
+      scaleOut(e, { config, incidents, ecs: clients.ecs, elbv2: clients.elbv2, autoscaling: clients.autoscaling, clock, points, scaleBacks }),
     ),
     'monitor-load': wrap('monitor-load', (e) => monitorLoad(e, { ecs: clients.ecs, cloudwatch: clients.cloudwatch, clock, config })),
     'request-approval': wrap('request-approval', (e) => {

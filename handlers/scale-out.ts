@@ -100,14 +100,17 @@ export async function scaleOut(event: unknown, deps: ScaleOutDeps): Promise<Scal
   if (incident.dryRun) return result(current, desired, [change]);
 
   // One change loop per service, as restart-service: only the execution holding the service changes it.
-  if (!(await deps.incidents.holdForChange({ service: incident.service, executionArn: execution, now: deps.clock.now(), lockSeconds: deps.config.lockSeconds }))) {
+  if (!(await deps.incidents.holdForChange({ service: incident.service, executionArn: execution, now: deps.clock.now(), lockSeconds: deps.config.lockSeconds, severity: 'P1' }))) {
     throw new ServiceBusyError(`${incident.service} is being remediated by another execution (see \`incident-flows status\`): this one changed nothing`);
   }
   // Already there — a retry of this step whose first try applied, or autoscaling got there first.
   const reached = target ? target.min >= to : desired >= to;
   const existing = await deps.scaleBacks.get(incident.cluster, incident.service);
-  const from = reached && existing?.executionArn === execution ? existing.original : desired;
-  await deps.points.record({ ...base, desiredCount: desired, executionArn: execution, at: deps.clock.now() });
+  // A retry of this step: its first try recorded both points before changing anything. Recording
+  // the restore point again would raise it to the count the first try set.
+  const retried = existing?.executionArn === execution;
+  const from = reached && retried ? existing.original : desired;
+  if (!retried) await deps.points.record({ ...base, desiredCount: desired, executionArn: execution, at: deps.clock.now() });
   await deps.scaleBacks.record({
     ...base,
     via,

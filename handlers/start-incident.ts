@@ -13,7 +13,7 @@ import {
 } from '#commons/alarms';
 import { cloudWatchClient, documentClient, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
-import { IncidentStore, IncidentStoreError, incidentSettingsFromEnv, type IncidentRecord, type IncidentSettings, type IncidentTimelineEntry, type ServiceLock } from '#commons/incidents';
+import { IncidentStore, IncidentStoreError, incidentSettingsFromEnv, type IncidentRecord, type OpeningFields, type IncidentSettings, type IncidentTimelineEntry, type ServiceLock } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
 import { step } from '#commons/step';
 
@@ -161,16 +161,7 @@ async function openNew(incidentId: string, alarm: AlarmChange, to: Destination, 
       now,
       ...(ended ? { endedExecution: ended } : {}),
       entry: alarmEntry(alarm, to, 'alarm'),
-      record: {
-        service: to.service,
-        ...(settings.cluster ? { cluster: settings.cluster } : {}),
-        severity: to.severity,
-        trigger: { kind: 'alarm', alarmName: alarm.alarmName },
-        openedAt: alarm.at,
-        startInput: JSON.stringify(input),
-        requireApproval,
-        ...(budget ? { budget: { used: budget.used, limit: settings.budget.maxAutomatic, windowSeconds: settings.budget.windowSeconds } } : {}),
-      },
+      record: openingFields(alarm, to, settings, input, requireApproval, budget),
       ...(budget?.write ? { budget: budget.write } : {}),
     });
     if (result === 'budget-changed') continue;
@@ -220,16 +211,7 @@ async function openIncident(incidentId: string, alarm: AlarmChange, to: Destinat
   const budget = procedure ? await store.consumeBudget(to.service, incidentId, deps.clock.now(), settings.budget.maxAutomatic, settings.budget.windowSeconds) : undefined;
   const requireApproval = budget?.requireApproval ?? false;
   const input = startInput(alarm, to, settings, requireApproval);
-  const recorded = await store.recordAlarm(incidentId, alarmEntry(alarm, to, 'alarm'), {
-    service: to.service,
-    ...(settings.cluster ? { cluster: settings.cluster } : {}),
-    severity: to.severity,
-    trigger: { kind: 'alarm', alarmName: alarm.alarmName },
-    openedAt: alarm.at,
-    startInput: JSON.stringify(input),
-    requireApproval,
-    ...(budget ? { budget: { used: budget.used, limit: settings.budget.maxAutomatic, windowSeconds: settings.budget.windowSeconds } } : {}),
-  });
+  const recorded = await store.recordAlarm(incidentId, alarmEntry(alarm, to, 'alarm'), openingFields(alarm, to, settings, input, requireApproval, budget));
   const incident = recorded ?? (await store.get(incidentId));
   return startOpened(incidentId, alarm, to, deps, { input, requireApproval, used: budget?.used, recorded: recorded !== undefined, ...(incident ? { incident } : {}) });
 }
@@ -348,6 +330,20 @@ function startInput(alarm: AlarmChange, to: Destination, settings: IncidentSetti
     ...settings.serviceInputs[to.service],
     // Only when true: the field is optional in the start input, and absent means "no approval needed".
     ...(requireApproval ? { requireApproval: true } : {}),
+  };
+}
+
+/** The record an alarm opens: written by the opening transaction, or again (first writer wins) by a redelivery. */
+function openingFields(alarm: AlarmChange, to: Destination, settings: IncidentSettings, input: Record<string, unknown>, requireApproval: boolean, budget: { used: number } | undefined): OpeningFields {
+  return {
+    service: to.service,
+    ...(settings.cluster ? { cluster: settings.cluster } : {}),
+    severity: to.severity,
+    trigger: { kind: 'alarm', alarmName: alarm.alarmName },
+    openedAt: alarm.at,
+    startInput: JSON.stringify(input),
+    requireApproval,
+    ...(budget ? { budget: { used: budget.used, limit: settings.budget.maxAutomatic, windowSeconds: settings.budget.windowSeconds } } : {}),
   };
 }
 

@@ -335,7 +335,7 @@ export class IncidentStore {
    * to, itself already, or a free, expired or closed lock it takes now (a console start). Another
    * live holder means another restart loop is running: false, and nothing may change.
    */
-  async holdForChange(p: { service: string; executionArn: string; now: Date; lockSeconds: number }): Promise<boolean> {
+  async holdForChange(p: { service: string; executionArn: string; now: Date; lockSeconds: number; severity?: Severity }): Promise<boolean> {
     const incidentId = incidentIdOf(p.executionArn.split(':').pop() ?? p.executionArn);
     const mine = await writeIf(
       this.db.send(
@@ -358,8 +358,9 @@ export class IncidentStore {
             ...lockKey(p.service),
             service: p.service,
             incidentId,
-            severity: 'P0',
-            severityRank: severityRank('P0'),
+            // The workflow's own severity, so a P1 started from the console can still be raised to P0.
+            severity: p.severity ?? 'P0',
+            severityRank: severityRank(p.severity ?? 'P0'),
             openingEventId: p.executionArn,
             executionArn: p.executionArn,
             state: 'open',
@@ -429,25 +430,20 @@ export class IncidentStore {
    */
   async consumeBudget(service: string, incidentId: string, now: Date, limit: number, windowSeconds: number): Promise<{ requireApproval: boolean; used: number }> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const out = await this.db.send(new GetCommand({ TableName: this.table, Key: budgetKey(service), ConsistentRead: true }));
-      const item = out.Item as { remediations?: { at: number; incidentId: string }[]; version?: number } | undefined;
-      const since = now.getTime() - windowSeconds * 1000;
-      const recent = (item?.remediations ?? []).filter((r) => r.at > since);
-      if (recent.some((r) => r.incidentId === incidentId)) return { requireApproval: false, used: recent.length };
-      if (recent.length >= limit) return { requireApproval: true, used: recent.length };
-      const version = item?.version ?? 0;
+      const decision = await this.budgetDecision(service, incidentId, now, limit, windowSeconds);
+      if (!decision.write) return { requireApproval: decision.requireApproval, used: decision.used };
       const counted = await writeIf(
         this.db.send(
           new PutCommand({
             TableName: this.table,
-            Item: { ...budgetKey(service), service, remediations: [...recent, { at: now.getTime(), incidentId }], version: version + 1 },
+            Item: decision.write.item,
             ConditionExpression: 'attribute_not_exists(pk) OR #version = :v',
             ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':v': version },
+            ExpressionAttributeValues: { ':v': decision.write.version },
           }),
         ),
       );
-      if (counted) return { requireApproval: false, used: recent.length + 1 };
+      if (counted) return { requireApproval: false, used: decision.used };
     }
     throw new IncidentStoreError(`remediation budget of ${service}: too much contention, try again`);
   }

@@ -39,6 +39,27 @@ export interface ForceIntent {
 }
 
 export const RECONCILE_INDEX = 'reconcile';
+
+/** The items of one kind the reconciler looks at, from the sparse `reconcile` index (no scan). */
+export async function reconcilable<T>(doc: DynamoDBDocumentClient, table: string, kind: string): Promise<T[]> {
+  const items: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await doc.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: RECONCILE_INDEX,
+        KeyConditionExpression: '#r = :r',
+        ExpressionAttributeNames: { '#r': 'reconcile' },
+        ExpressionAttributeValues: { ':r': kind },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...((out.Items ?? []) as T[]));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
 const key = (cluster: string, service: string) => ({ pk: `RESTORE#${cluster}/${service}` });
 
 export class RestorePoints {
@@ -99,17 +120,8 @@ export class RestorePoints {
   }
 
   /** Every pending point (the sparse index holds only those). */
-  async pending(): Promise<RestorePoint[]> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: RECONCILE_INDEX,
-        KeyConditionExpression: '#r = :r',
-        ExpressionAttributeNames: { '#r': 'reconcile' },
-        ExpressionAttributeValues: { ':r': 'restore-point' },
-      }),
-    );
-    return (out.Items ?? []) as RestorePoint[];
+  pending(): Promise<RestorePoint[]> {
+    return reconcilable<RestorePoint>(this.doc, this.table, 'restore-point');
   }
 
   /**

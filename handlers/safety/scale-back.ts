@@ -21,6 +21,20 @@ export interface ScaleBackDeps {
 
 export type ScaleBackOutcome = 'waiting' | 'incident-open' | 'load-returned' | 'no-data' | 'scaled-back' | 'changed-by-others';
 
+/** The change itself, only if the count (or minimum) is still what P1 set. */
+async function giveBack(deps: ScaleBackDeps, point: ScaleBack): Promise<ScaleBackOutcome> {
+  if (point.via === 'autoscaling-minimum') {
+    const target = await scalableTargetOf(deps.autoscaling, point.cluster, point.service);
+    if (target?.min !== point.scaledTo) return 'changed-by-others';
+    await setMinimumCapacity(deps.autoscaling, target, point.original);
+    return 'scaled-back';
+  }
+  const service = await describeService(deps.ecs, point.cluster, point.service);
+  if (service.desiredCount !== point.scaledTo) return 'changed-by-others';
+  await deps.ecs.send(new UpdateServiceCommand({ cluster: point.cluster, service: point.service, desiredCount: point.original }));
+  return 'scaled-back';
+}
+
 /** A quiet window needs most of its minutes published: missing data is not quiet. */
 const MIN_COVERAGE = 0.8;
 /** What one run reads (CloudWatch keeps 1-minute datapoints 15 days; a run needs only the recent ones). */
@@ -53,21 +67,15 @@ export async function settleScaleBack(deps: ScaleBackDeps, point: ScaleBack): Pr
   if (now.getTime() - Date.parse(point.quietSince) < point.quietMinutes * 60_000) return 'waiting';
   if (load.cpu.datapoints < window * MIN_COVERAGE) return 'no-data';
   // Claimed by deleting it first: two reconciler runs at once act once. Should the change below
-  // fail, the service merely stays at the larger count — the safe side — and the error is logged.
+  // fail (throttled, say), the point is put back for the next run; meanwhile the service only
+  // keeps the larger count — the safe side.
   if (!(await deps.scaleBacks.settle(point))) return 'waiting';
-  let outcome: ScaleBackOutcome = 'changed-by-others';
-  if (point.via === 'autoscaling-minimum') {
-    const target = await scalableTargetOf(deps.autoscaling, point.cluster, point.service);
-    if (target && target.min === point.scaledTo) {
-      await setMinimumCapacity(deps.autoscaling, target, point.original);
-      outcome = 'scaled-back';
-    }
-  } else {
-    const service = await describeService(deps.ecs, point.cluster, point.service);
-    if (service.desiredCount === point.scaledTo) {
-      await deps.ecs.send(new UpdateServiceCommand({ cluster: point.cluster, service: point.service, desiredCount: point.original }));
-      outcome = 'scaled-back';
-    }
+  let outcome: ScaleBackOutcome;
+  try {
+    outcome = await giveBack(deps, point);
+  } catch (err) {
+    await deps.scaleBacks.reinstate(point);
+    throw err;
   }
   const what =
     outcome === 'scaled-back'

@@ -1,6 +1,6 @@
-import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { writeIf } from '#commons/dynamo';
-import { RECONCILE_INDEX } from '#safety/restore-points';
+import { reconcilable } from '#safety/restore-points';
 
 /**
  * What a P1 scale-out must give back once the load is gone. Written before the scale-out, in the
@@ -64,17 +64,8 @@ export class ScaleBacks {
     return out.Item as ScaleBack | undefined;
   }
 
-  async pending(): Promise<ScaleBack[]> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: RECONCILE_INDEX,
-        KeyConditionExpression: '#r = :r',
-        ExpressionAttributeNames: { '#r': 'reconcile' },
-        ExpressionAttributeValues: { ':r': 'scale-back' },
-      }),
-    );
-    return (out.Items ?? []) as ScaleBack[];
+  pending(): Promise<ScaleBack[]> {
+    return reconcilable<ScaleBack>(this.doc, this.table, 'scale-back');
   }
 
   /** The load was above the lower threshold again: the quiet period starts over. */
@@ -91,6 +82,11 @@ export class ScaleBacks {
         }),
       ),
     );
+  }
+
+  /** Puts a claimed point back after its change failed (a throttled call, say): the next run tries again. */
+  async reinstate(point: ScaleBack): Promise<void> {
+    await writeIf(this.doc.send(new PutCommand({ TableName: this.table, Item: point, ConditionExpression: 'attribute_not_exists(pk)' })));
   }
 
   /** Done (or no longer ours to do): deleted only if nobody recorded a newer scale-out meanwhile. */

@@ -2,6 +2,8 @@ import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand } from '@a
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { documentClient } from '#commons/clients';
 import { IncidentStore } from '#commons/incidents';
+import { RestorePoints } from '#safety/restore-points';
+import { ScaleBacks } from '#safety/scale-backs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { eventBridgeOf } from '../../sandbox/eventbridge.ts';
 import { describe, expect, test } from 'vitest';
@@ -117,6 +119,21 @@ describe('P1 "Degraded Performance" paths', () => {
     });
   });
 
+  test('a scale-out step retried after its first try applied changes nothing more and keeps the count to come back to', async () => {
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'cpu-saturation', loadFactor: 2.5 }] }, async (sandbox) => {
+      sandbox.playOut(600);
+      const { incident } = (await sandbox.sfn.invokeFunction('assess-load', { service: SERVICE })) as { incident: unknown };
+      const execution = 'arn:aws:states:us-east-1:123456789012:execution:incident-flows-p1-degraded:retried';
+      const first = (await sandbox.sfn.invokeFunction('scale-out', { incident, to: 4, execution })) as { scaledFrom: number; changes: unknown[] };
+      const again = (await sandbox.sfn.invokeFunction('scale-out', { incident, to: 4, execution })) as { scaledFrom: number; changes: unknown[] };
+      expect(first).toMatchObject({ scaledFrom: 2, changes: [expect.objectContaining({ desiredCount: 4 })] });
+      expect(again).toMatchObject({ scaledFrom: 2, changes: [] });
+      expect(mutatingCalls(sandbox)).toHaveLength(1);
+      const points = new RestorePoints(documentClient(sandbox.clientOptions()), 'incident-flows-incidents');
+      expect((await points.get(sandbox.scenario.cluster, SERVICE))?.desiredCount).toBe(2);
+    });
+  });
+
   test('a service already at its maximum is never scaled further: escalated to people, nothing changed', async () => {
     await withSandbox({ faults: [{ service: SERVICE, kind: 'cpu-saturation', loadFactor: 2.5 }] }, async (sandbox) => {
       sandbox.playOut(600);
@@ -154,6 +171,20 @@ describe('P1 "Degraded Performance" paths', () => {
       expect((await desiredOf(sandbox)).desired).toBeGreaterThanOrEqual(2);
     });
   });
+
+  test('started from the console, not recovered: its own incident becomes a P0, which takes over', async () => {
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'cpu-saturation', loadFactor: 10 }] }, async (sandbox) => {
+      sandbox.playOut(600);
+      const run = await runWorkflow(sandbox, P1, { service: SERVICE, trigger: { kind: 'manual', by: 'jane' } }, 'jane-cpu-incident');
+      expect(run.status).toBe('SUCCEEDED');
+      expect(run.output.outcome).toBe('escalated-to-p0');
+      expect(run.output.escalation).toMatchObject({ escalated: true, incidentId: 'jane-cpu-incident' });
+      const p0 = await finished(sandbox, new SFNClient(sandbox.clientOptions()), run.output.escalation.executionArn);
+      expect(run.output.escalation.executionArn).toMatch(/:jane-cpu-incident--p0$/);
+      expect(p0.path[0]).toBe('Assess impact');
+      expect((await desiredOf(sandbox)).desired).toBeGreaterThanOrEqual(2);
+    });
+  });
 });
 
 describe('P1 scale-back after the quiet period (the reconciler)', () => {
@@ -179,6 +210,34 @@ describe('P1 scale-back after the quiet period (the reconciler)', () => {
       expect((await eventBridge.runReconciler()).scaleBacks).toEqual({ checked: 0, scaledBack: 0 });
       const incident = await eventBridge.incident((opened as { incidentId: string }).incidentId);
       expect(incident?.timeline.some((e) => /scaled back 4 → 2/.test(e.what))).toBe(true);
+    });
+  });
+
+  test('UpdateService throttled when the time comes: the scale-back is not lost, a later run gives the capacity back', async () => {
+    // P1's own UpdateService goes through; the reconciler's first try is throttled through every SDK retry.
+    const throttle = { api: 'ecs', kind: 'throttle', rate: 1, operations: ['UpdateService'], afterCalls: 1, maxFailures: 3 } as const;
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'cpu-saturation', loadFactor: 2.5, durationSeconds: 1800 }, throttle] }, async (sandbox) => {
+      sandbox.playOut(600);
+      const eventBridge = eventBridgeOf(sandbox);
+      const opened = await eventBridge.fireAlarm({ alarmName: `${SERVICE}-p1-cpu-high` });
+      await finished(sandbox, new SFNClient(sandbox.clientOptions()), (opened as { executionArn: string }).executionArn);
+      await eventBridge.settled();
+      expect((await desiredOf(sandbox)).desired).toBe(4);
+      sandbox.playOut(3 * 3600);
+      const scaleBacks = new ScaleBacks(documentClient(sandbox.clientOptions()), 'incident-flows-incidents');
+      // Runs (scheduled or called) until one gets through; the SDK's own retries back off in real time.
+      const errors: string[] = [];
+      for (let i = 0; i < 20 && (await desiredOf(sandbox)).desired !== 2; i++) {
+        await eventBridge.runReconciler().catch((err: Error) => errors.push(err.message));
+        await eventBridge.settled();
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      // The throttled run failed loudly (the Lambda's errors metric sees it) and kept the point.
+      expect([...errors, ...eventBridge.failures.map((f) => f.error)].join(' ')).toMatch(/could not be reconciled/);
+      expect(sandbox.calls.filter((c) => c.operation === 'UpdateService' && c.errorCode === 'ThrottlingException').length).toBeGreaterThan(0);
+      expect((await desiredOf(sandbox)).desired).toBe(2);
+      expect(await scaleBacks.get(sandbox.scenario.cluster, SERVICE)).toBeUndefined();
+      expect(eventBridge.reconciliations.reduce((n, r) => n + r.scaleBacks.scaledBack, 0)).toBe(1);
     });
   });
 
