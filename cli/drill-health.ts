@@ -3,7 +3,8 @@ import { Sandbox } from '../sandbox/index.ts';
 import { functionsOf, tablesOf } from '../sandbox/governance.ts';
 import { parseScenario, ScenarioError, type Scenario, type ScenarioInput } from '../sandbox/scenario.ts';
 import { checkSimulationSize, loadDrillScenario } from './drill-scenario.ts';
-import { readExecution, renderChecksDrill, type ChecksDrillReport } from './drill-report.ts';
+import { HEALTH_CHECK_HANDLER_NAMES } from '../handlers/registry-checks.ts';
+import { drillServiceOf, readExecution, renderChecksDrill, type ChecksDrillReport } from './drill-report.ts';
 
 /** The faults `drill health-check` injects, and which line of the report must turn red. */
 export const HEALTH_DRILL_FAULTS = {
@@ -28,11 +29,7 @@ export function planHealthDrill(options: { scenarioFile?: string | undefined; se
   }
   const fault = (options.fault ?? 'none') as HealthDrillFault;
   const base = options.scenarioFile ? loadDrillScenario(options.scenarioFile) : parseScenario({});
-  const names = base.services.map((s) => s.name);
-  const wanted = options.service;
-  const service =
-    wanted === undefined ? (names.find((n) => n.endsWith('-axon')) ?? names[0]!) : names.includes(wanted) ? wanted : names.includes(`${base.project}-${wanted}`) ? `${base.project}-${wanted}` : undefined;
-  if (!service) throw new ScenarioError(`--service "${wanted}" is not in the scenario (services: ${names.join(', ')})`);
+  const service = drillServiceOf(base, options.service);
   const { serviceFaults, apiFaults, eventFaults, ...rest } = base;
   const functions = functionsOf(base);
   const tables = tablesOf(base);
@@ -100,7 +97,7 @@ export async function runHealthDrill(plan: HealthDrillPlan): Promise<ChecksDrill
   }
 }
 
-const HEALTH_HANDLERS = new Set(['plan-health-check', 'check-services', 'check-functions', 'check-tables', 'check-metrics', 'report-health', 'raise-health-incidents']);
+const HEALTH_HANDLERS: ReadonlySet<string> = new Set(HEALTH_CHECK_HANDLER_NAMES);
 
 export function renderHealthDrill(r: ChecksDrillReport & { text?: string; incidents?: { service: string; severity: string; outcome: string; incidentId?: string }[] }): string {
   const about = HEALTH_DRILL_FAULTS[r.fault as HealthDrillFault]?.about ?? '';

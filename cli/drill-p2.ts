@@ -2,7 +2,7 @@ import { Sandbox } from '../sandbox/index.ts';
 import { eventBridgeOf, fireAlarm } from '../sandbox/eventbridge.ts';
 import { parseScenario, ScenarioError, type Scenario, type ScenarioInput } from '../sandbox/scenario.ts';
 import { checkSimulationSize, loadDrillScenario } from './drill-scenario.ts';
-import { readExecution, renderChecksDrill, type ChecksDrillReport } from './drill-report.ts';
+import { drillServiceOf, readExecution, renderChecksDrill, type ChecksDrillReport } from './drill-report.ts';
 
 /** The faults `drill p2` injects on its service, and what P2 must make of each. */
 export const P2_DRILL_FAULTS = {
@@ -24,7 +24,7 @@ export function planP2Drill(options: { scenarioFile?: string | undefined; servic
   }
   const fault = (options.fault ?? 'warn-flood') as P2DrillFault;
   const base = options.scenarioFile ? loadDrillScenario(options.scenarioFile) : parseScenario({});
-  const service = serviceOf(base, options.service);
+  const service = drillServiceOf(base, options.service);
   const { serviceFaults, apiFaults, eventFaults, ...rest } = base;
   const input: ScenarioInput = {
     ...rest,
@@ -86,18 +86,10 @@ export function renderP2Drill(r: ChecksDrillReport & { warnings?: { count: numbe
   return renderChecksDrill(r, [`P2 drill: ${r.service} in ${r.cluster}, fault "${r.fault}" — ${about}`, `CloudWatch alarm ${r.alarmName} → ALARM → EventBridge → start-incident → StartExecution ${r.workflow}`], extra);
 }
 
-function serviceOf(scenario: Scenario, wanted: string | undefined): string {
-  const names = scenario.services.map((s) => s.name);
-  if (wanted === undefined) return names.find((n) => n.endsWith('-axon')) ?? names[0]!;
-  if (names.includes(wanted)) return wanted;
-  if (names.includes(`${scenario.project}-${wanted}`)) return `${scenario.project}-${wanted}`;
-  throw new ScenarioError(`--service "${wanted}" is not in the scenario (services: ${names.join(', ')})`);
-}
-
 /** `incident-flows drill p2 [--service NAME] [--fault warn-flood|none] [--scenario FILE] [--json]`: 0 when P2 did what the fault calls for, 1 otherwise. */
 export async function p2DrillCommand(values: { service?: string | undefined; fault?: string | undefined; scenario?: string | undefined; approval?: string | undefined; json?: boolean | undefined }, extra: string[]): Promise<number> {
   if (extra.length > 0) throw new ScenarioError(`unexpected argument "${extra[0]!.slice(0, 60)}" after "drill p2" — options start with --`);
-  if (values.approval !== undefined) throw new ScenarioError('--approval applies to drill p0 only: P2 changes nothing, so it asks nobody');
+  if (values.approval !== undefined) throw new ScenarioError('--approval applies to drill p0 and p1 only: P2 changes nothing, so it asks nobody');
   const report = await runP2Drill(planP2Drill({ scenarioFile: values.scenario, service: values.service, fault: values.fault }));
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderP2Drill(report)}\n`);
   return report.passed ? 0 : 1;

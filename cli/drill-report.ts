@@ -1,40 +1,21 @@
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { fullHistory } from '#commons/execution-history';
 import type { Sandbox } from '../sandbox/index.ts';
+import { ScenarioError, type Scenario } from '../sandbox/scenario.ts';
 import { eventBridgeOf } from '../sandbox/eventbridge.ts';
-import { buildTimeline, type TimelineEntry } from './timeline.ts';
+import type { DrillReport } from './drill.ts';
+import { buildTimeline } from './timeline.ts';
 
 /**
- * The `--json` report of the P2 and health-check drills: the same fields as `drill p0`'s
- * (cli/drill.ts DrillReport) — approvals empty, the desired count before and after — plus what
- * these workflows produce (the WARN summary, the health report, the Slack messages).
+ * The `--json` report of the P2 and health-check drills: `drill p0`'s report (cli/drill.ts) with
+ * these workflows' own outcomes (scheduled-fix, healthy, unhealthy, …), nobody asked (approvals
+ * empty), and what the fake Slack received; each drill adds what its workflow produces. `alarmName`
+ * is "" when the workflow was started directly (the schedule's way).
  */
-export interface ChecksDrillReport {
-  workflow: string;
-  service: string;
-  cluster: string;
-  fault: string;
-  executionArn: string;
-  status: string;
+export interface ChecksDrillReport extends Omit<DrillReport, 'outcome' | 'expectedOutcome' | 'approval' | 'approvals'> {
   outcome: string;
   expectedOutcome: string;
-  passed: boolean;
-  error?: string;
-  cause?: string;
-  transitions: number;
-  simulatedSeconds: number;
-  wallMillis: number;
-  desiredBefore: number;
-  desiredAfter: number;
-  runningAfter: number;
-  timeline: TimelineEntry[];
-  /** ECS changes (UpdateService, …) made while the drill ran; P2 and the health check make none themselves. */
-  mutatingCalls: number;
   approvals: [];
-  /** The alarm the drill set off (P2), or "" when the workflow was started directly (the schedule's way). */
-  alarmName: string;
-  incidentId?: string;
-  report?: string;
   /** What the fake Slack received while the drill ran (top-level texts). */
   slack: string[];
 }
@@ -99,4 +80,13 @@ export function renderChecksDrill(r: ChecksDrillReport, header: string[], extra:
   if (r.incidentId) lines.push(`Execution end recorded as ${r.incidentId}; its report posted to Slack (in --json as "report").`);
   lines.push(r.passed ? `Drill PASSED: "${r.fault}" calls for ${r.expectedOutcome}.` : `Drill FAILED: "${r.fault}" calls for ${r.expectedOutcome}, got ${r.outcome}.`);
   return lines.join('\n');
+}
+
+/** `--service`: a name of the scenario's, with or without its project prefix ("orbit" → "acme-orbit"); the axon service by default. */
+export function drillServiceOf(scenario: Scenario, wanted: string | undefined): string {
+  const names = scenario.services.map((s) => s.name);
+  if (wanted === undefined) return names.find((n) => n.endsWith('-axon')) ?? names[0]!;
+  if (names.includes(wanted)) return wanted;
+  if (names.includes(`${scenario.project}-${wanted}`)) return `${scenario.project}-${wanted}`;
+  throw new ScenarioError(`--service "${wanted}" is not in the scenario (services: ${names.join(', ')})`);
 }

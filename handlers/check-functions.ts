@@ -12,7 +12,7 @@ export interface CheckFunctionsDeps {
 }
 
 /** The test event each function is invoked with: it must answer it without side effects. */
-export const TEST_EVENT = { source: 'incident-flows.health-check', 'detail-type': 'Health check', detail: {} };
+const TEST_EVENT = { source: 'incident-flows.health-check', 'detail-type': 'Health check', detail: {} };
 
 /**
  * Runbook › Health Checks › "Check Lambda function" and "Governance Lambda: responding":

@@ -36,15 +36,24 @@ export async function checkMetrics(event: unknown, deps: CheckMetricsDeps): Prom
   const { plan } = parseInput(checkInputSchema, event, 'check-metrics input');
   const now = deps.clock.now();
   const queries = queriesOf(plan);
-  const values = await fetchAll(deps.cloudwatch, queries, new Date(now.getTime() - plan.lookbackMinutes * 60_000), now);
+  const { values, unanswered } = await fetchAll(deps.cloudwatch, queries, new Date(now.getTime() - plan.lookbackMinutes * 60_000), now);
   const window = plan.lookbackMinutes === 60 ? 'the last hour' : `the last ${plan.lookbackMinutes} min`;
   const lines: HealthLine[] = [];
+  /** A query CloudWatch answered with InternalError or Forbidden: red, saying so, and no incident (unmeasured). */
+  const notRead = (...ids: string[]) => {
+    const why = ids.map((id) => unanswered.get(id)).find((w) => w !== undefined);
+    return why === undefined ? undefined : { ok: false, figure: `CloudWatch could not answer the query (${why}): not measured`, unmeasured: true as const };
+  };
 
   plan.services.forEach((service, i) => {
     const cpu = combine('Average', values.get(`cpu${i}`));
     const t = plan.cpuThresholdPercent;
-    if (cpu === undefined) lines.push({ kind: 'cpu', component: `${service} CPU`, service, ok: false, figure: `no CPUUtilization datapoints in ${window} (no task running?)`, threshold: t });
-    else lines.push({ kind: 'cpu', component: `${service} CPU`, service, ok: cpu < t, figure: `${pct(cpu)} average over ${window} (${cpu < t ? '<' : '≥'} ${t} %)`, value: round2(cpu), threshold: t });
+    const base = { kind: 'cpu' as const, component: `${service} CPU`, service, threshold: t };
+    const failed = notRead(`cpu${i}`);
+    if (failed) lines.push({ ...base, ...failed });
+    // No datapoint is no CPU figure: red, but no P1 — a service with no task running is the service line's P0.
+    else if (cpu === undefined) lines.push({ ...base, ok: false, figure: `no CPUUtilization datapoints in ${window} (no task running?)`, unmeasured: true });
+    else lines.push({ ...base, ok: cpu < t, figure: `${pct(cpu)} average over ${window} (${cpu < t ? '<' : '≥'} ${t} %)`, value: round2(cpu) });
   });
 
   plan.errorRates.forEach((r, i) => {
@@ -52,6 +61,11 @@ export async function checkMetrics(event: unknown, deps: CheckMetricsDeps): Prom
     const requests = combine('Sum', values.get(`req${i}`)) ?? 0;
     const t = r.thresholdPercent;
     const base = { kind: 'errorRate' as const, component: `${r.label} error rate`, ...(r.service ? { service: r.service } : {}), threshold: t };
+    const failed = notRead(`err${i}`, `req${i}`);
+    if (failed) {
+      lines.push({ ...base, ...failed });
+      return;
+    }
     if (requests <= 0) {
       // No traffic is no error rate: errors without requests are still worth a red line.
       lines.push({ ...base, ok: errors === 0, figure: errors === 0 ? `no requests in ${window}` : `${errors} error(s) and no requests in ${window}` });
@@ -64,8 +78,9 @@ export async function checkMetrics(event: unknown, deps: CheckMetricsDeps): Prom
   plan.metrics.forEach((m, i) => {
     const value = combine(m.stat, values.get(`m${i}`));
     const base = { kind: 'metric' as const, component: m.label, ...(m.service ? { service: m.service } : {}), threshold: m.threshold };
-    if (value === undefined) {
-      lines.push({ ...base, ok: false, figure: `no ${m.namespace} ${m.metricName} datapoints in ${window}` });
+    const failed = notRead(`m${i}`);
+    if (failed || value === undefined) {
+      lines.push({ ...base, ...(failed ?? { ok: false, figure: `no ${m.namespace} ${m.metricName} datapoints in ${window}`, unmeasured: true as const }) });
       return;
     }
     const failing = fails(m.comparison, value, m.threshold);
@@ -85,8 +100,14 @@ function queriesOf(plan: HealthPlan): Query[] {
   ];
 }
 
-async function fetchAll(cw: CloudWatchClient, queries: Query[], start: Date, end: Date): Promise<Map<string, number[]>> {
+/**
+ * Every query's one-minute values. GetMetricData can answer a call and still fail a query: its result's
+ * StatusCode is then InternalError or Forbidden (CloudWatch API Reference, MetricDataResult), kept
+ * in `unanswered` with CloudWatch's message.
+ */
+async function fetchAll(cw: CloudWatchClient, queries: Query[], start: Date, end: Date): Promise<{ values: Map<string, number[]>; unanswered: Map<string, string> }> {
   const values = new Map<string, number[]>();
+  const unanswered = new Map<string, string>();
   for (let i = 0; i < queries.length; i += MAX_QUERIES) {
     const batch: MetricDataQuery[] = queries.slice(i, i + MAX_QUERIES).map((q) => ({
       Id: q.id,
@@ -101,12 +122,16 @@ async function fetchAll(cw: CloudWatchClient, queries: Query[], start: Date, end
     let pages = 0;
     do {
       const out = await cw.send(new GetMetricDataCommand({ MetricDataQueries: batch, StartTime: start, EndTime: end, ScanBy: 'TimestampAscending', NextToken: nextToken }));
-      for (const r of out.MetricDataResults ?? []) if (r.Id) values.set(r.Id, [...(values.get(r.Id) ?? []), ...(r.Values ?? [])]);
+      for (const r of out.MetricDataResults ?? []) {
+        if (!r.Id) continue;
+        values.set(r.Id, [...(values.get(r.Id) ?? []), ...(r.Values ?? [])]);
+        if (r.StatusCode === 'InternalError' || r.StatusCode === 'Forbidden') unanswered.set(r.Id, [r.StatusCode, ...(r.Messages ?? []).map((m) => m.Value ?? m.Code)].filter(Boolean).join(': ').slice(0, 200));
+      }
       nextToken = out.NextToken;
       pages += 1;
     } while (nextToken && pages < MAX_PAGES);
   }
-  return values;
+  return { values, unanswered };
 }
 
 /** Per-minute values of a statistic combined over the window; undefined without datapoints. */

@@ -36,22 +36,19 @@ export function planHealthCheck(event: unknown): PlannedHealthCheck {
       `field "services": ${unknown.map((s) => `"${s}"`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not managed by incident-flows (managed: ${plan.services.join(', ')}) — fix the name or add it to the stack configuration`,
     );
   }
-  const errorRate = request.errorRateThresholdPercent;
+  const only = request.services;
+  // A stricter error-rate threshold applies to every rate; narrowed to some services, the others' rates and metrics are left out.
+  const errorRates = plan.errorRates
+    .map((r) => (request.errorRateThresholdPercent !== undefined ? { ...r, thresholdPercent: request.errorRateThresholdPercent } : r))
+    .filter((r) => !only || !r.service || only.includes(r.service));
   return {
     request,
     plan: {
       ...plan,
-      ...(request.services ? { services: request.services } : {}),
+      ...(only ? { services: only, metrics: plan.metrics.filter((m) => !m.service || only.includes(m.service)) } : {}),
       ...(request.lookbackMinutes !== undefined ? { lookbackMinutes: request.lookbackMinutes } : {}),
       ...(request.cpuThresholdPercent !== undefined ? { cpuThresholdPercent: request.cpuThresholdPercent } : {}),
-      ...(errorRate !== undefined ? { errorRates: plan.errorRates.map((r) => ({ ...r, thresholdPercent: errorRate })) } : {}),
-      // Narrowed to some services: the error rates and metrics of the others are left out too.
-      ...(request.services
-        ? {
-            errorRates: (errorRate !== undefined ? plan.errorRates.map((r) => ({ ...r, thresholdPercent: errorRate })) : plan.errorRates).filter((r) => !r.service || request.services!.includes(r.service)),
-            metrics: plan.metrics.filter((m) => !m.service || request.services!.includes(m.service)),
-          }
-        : {}),
+      errorRates,
       ...(request.openIncidents ? {} : { openIncidents: {} }),
     },
   };

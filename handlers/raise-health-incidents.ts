@@ -11,7 +11,7 @@ import { raiseIncident, type StartIncidentDeps, type StartIncidentResult } from 
 const inputSchema = z
   .object({
     toRaise: z
-      .array(z.object({ service: z.string().min(1), severity: severitySchema, reason: z.string().min(1).max(1024), key: z.string().min(1).max(512) }).strict())
+      .array(z.object({ service: z.string().min(1), severity: severitySchema, reason: z.string().min(1).max(1024), key: z.string().min(1).max(512), at: z.iso.datetime() }).strict())
       .max(100),
   })
   .strict();
@@ -23,14 +23,15 @@ export interface RaisedIncidents {
 /**
  * A failing line configured to open an incident does it through start-incident's own path (one
  * incident per service across severities, the remediation budget, the execution named after the
- * incident): an open incident for the service is joined, not doubled.
+ * incident): an open incident for the service is joined, not doubled, and a retry of this step —
+ * the same key and time, from the report — opens nothing twice.
  */
 export async function raiseHealthIncidents(event: unknown, deps: StartIncidentDeps): Promise<RaisedIncidents> {
   const { toRaise } = parseInput(inputSchema, event, 'raise-health-incidents input');
-  const at = deps.clock.now().toISOString();
   const incidents: RaisedIncidents['incidents'] = [];
   for (const r of toRaise) {
-    const result = await raiseIncident({ service: r.service, severity: r.severity, source: 'health-check', reason: r.reason, key: r.key, at }, deps);
+    // The key and the time come from the report: a retried step raises the very same event.
+    const result = await raiseIncident({ service: r.service, severity: r.severity, source: 'health-check', reason: r.reason, key: r.key, at: r.at }, deps);
     incidents.push({ ...result, severity: r.severity });
   }
   return { incidents };

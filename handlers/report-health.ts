@@ -1,10 +1,11 @@
 import * as z from 'zod';
-import { getSecretString, once } from '#commons/clients';
+import { once } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { createLogger, type Logger } from '#commons/logger';
-import { fetchSlackApi, loadSlackSecrets, onceAsync, type SlackApi } from '#commons/slack';
+import type { SlackApi } from '#commons/slack';
 import { step } from '#commons/step';
 import { parseInput } from '#commons/validation';
+import { slackFromEnv } from '#commons/slack-env';
 import { healthMessage, incidentsToRaise, linesOf, renderText, type IncidentToRaise } from './health/report.ts';
 import { healthLineSchema, healthPlanSchema, type HealthLine } from './health/plan.ts';
 
@@ -51,7 +52,7 @@ export async function reportHealth(event: unknown, deps: ReportHealthDeps): Prom
   const at = deps.clock.now().toISOString();
   const lines = linesOf(checks);
   const failing = lines.filter((l) => !l.ok).length;
-  const toRaise = incidentsToRaise(lines, plan, execution);
+  const toRaise = incidentsToRaise(lines, plan, execution, at);
   let posted = false;
   try {
     const slack = await deps.slack();
@@ -66,13 +67,5 @@ export async function reportHealth(event: unknown, deps: ReportHealthDeps): Prom
 }
 
 const log = once(() => createLogger('report-health'));
-const defaults = once(() => ({
-  clock: systemClock,
-  slack: onceAsync(async () => {
-    const secrets = await loadSlackSecrets(process.env, (id) => getSecretString(id));
-    return fetchSlackApi({ token: secrets.botToken, apiUrl: process.env.SLACK_API_URL ?? 'https://slack.com/api/', timeoutMs: 5000 });
-  }),
-  channel: process.env.SLACK_CHANNEL ?? '#incidents',
-  log: log(),
-}));
+const defaults = once(() => ({ clock: systemClock, ...slackFromEnv(), log: log() }));
 export const handler = step('report-health', log, (event) => reportHealth(event, defaults()));

@@ -1,13 +1,14 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { documentClient, getSecretString, once } from '#commons/clients';
+import { documentClient, once } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { IncidentStore } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
 import { incidentSchema } from '#commons/schemas';
-import { fetchSlackApi, loadSlackSecrets, onceAsync, type SlackApi } from '#commons/slack';
+import type { SlackApi } from '#commons/slack';
 import { step } from '#commons/step';
 import { parseInput } from '#commons/validation';
+import { slackFromEnv } from '#commons/slack-env';
 import { warningSummaryMessage } from './maintenance/messages.ts';
 import { incidentOf, recordScheduledFix, type ScheduledFix } from './maintenance/scheduled-fixes.ts';
 import { maintenanceWindowSchema, nextWindow } from './maintenance/window.ts';
@@ -94,12 +95,7 @@ const defaults = once(() => ({
   dynamo: documentClient(),
   incidentsTable: process.env.INCIDENTS_TABLE ?? 'incident-flows-incidents',
   clock: systemClock,
-  // The lean client (record-incident's): chat.postMessage is all this step needs.
-  slack: onceAsync(async () => {
-    const secrets = await loadSlackSecrets(process.env, (id) => getSecretString(id));
-    return fetchSlackApi({ token: secrets.botToken, apiUrl: process.env.SLACK_API_URL ?? 'https://slack.com/api/', timeoutMs: 5000 });
-  }),
-  channel: process.env.SLACK_CHANNEL ?? '#incidents',
+  ...slackFromEnv(),
   log: log(),
 }));
 export const handler = step('schedule-fix', log, (event) => scheduleFix(event, defaults()));

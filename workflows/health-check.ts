@@ -4,8 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { HealthPlan } from '../handlers/health/plan.ts';
 import { lambdaStep } from './fragments.ts';
-
-export const WORKFLOW = 'health-check';
+import { ESCALATED } from './p0-system-down.ts';
 
 export interface HealthCheckFunctions {
   'plan-health-check': IFunction;
@@ -65,7 +64,7 @@ export class HealthCheck extends Construct {
       resultPath: '$.incidents',
     });
     // The report is out; an incident that could not be opened is in the execution's error, and recorded.
-    raise.addCatch(new sfn.Fail(this, 'Escalate: incidents could not be opened', { error: 'IncidentEscalated', cause: 'Failing checks were reported, but opening their incidents failed: a person must look.' }), {
+    raise.addCatch(new sfn.Fail(this, 'Escalate: incidents could not be opened', { error: ESCALATED, cause: 'Failing checks were reported, but opening their incidents failed: a person must look.' }), {
       resultPath: '$.error',
     });
     raise.next(unhealthy);

@@ -4,10 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { MaintenanceWindow } from '../handlers/maintenance/window.ts';
 import { lambdaStep } from './fragments.ts';
-
-export const WORKFLOW = 'p2-minor';
-/** Error name of the execution when the WARN lines could not be analysed: people look instead. */
-export const ESCALATED = 'IncidentEscalated';
+import { ESCALATED } from './p0-system-down.ts';
 
 export interface P2MinorProps {
   /** The assess function (P0's first step): validates the start input, reads the service. */

@@ -109,6 +109,8 @@ export interface HealthLine {
   service?: string;
   value?: number;
   threshold?: number;
+  /** Red because nothing could be measured (no datapoint, CloudWatch could not answer): reported, opens no incident. */
+  unmeasured?: true;
 }
 
 export const healthLineSchema = z
@@ -120,6 +122,7 @@ export const healthLineSchema = z
     service: z.string().optional(),
     value: z.number().optional(),
     threshold: z.number().optional(),
+    unmeasured: z.literal(true).optional(),
   })
   .strict();
 

@@ -55,22 +55,29 @@ export interface IncidentToRaise {
   service: string;
   severity: Severity;
   reason: string;
+  /** start-incident's idempotency key: the execution and the service. */
   key: string;
+  /** When the report found the line red. With the key it names the incident (incidentIdFor), so it is fixed here, not when the step runs. */
+  at: string;
 }
 
-/** Which failing lines open an incident (configured per kind), one per service: the most severe wins. */
-export function incidentsToRaise(lines: HealthLine[], plan: Pick<HealthPlan, 'openIncidents'>, execution: string): IncidentToRaise[] {
-  const bySevice = new Map<string, IncidentToRaise>();
+/**
+ * Which failing lines open an incident (configured per kind), one per service: the most severe
+ * wins. A line that measured nothing (`unmeasured`: no datapoint, CloudWatch could not answer) is
+ * reported red but opens nothing — a read that failed is no evidence against the service.
+ */
+export function incidentsToRaise(lines: HealthLine[], plan: Pick<HealthPlan, 'openIncidents'>, execution: string, at: string): IncidentToRaise[] {
+  const byService = new Map<string, IncidentToRaise>();
   for (const l of lines) {
-    if (l.ok || !l.service) continue;
+    if (l.ok || !l.service || l.unmeasured) continue;
     const severity = plan.openIncidents[l.kind as keyof HealthPlan['openIncidents']];
     if (!severity) continue;
-    const known = bySevice.get(l.service);
+    const known = byService.get(l.service);
     const reason = `daily health check: ${l.component}: ${l.figure}`.slice(0, 1024);
-    // Same execution and service, same key: a retried step opens nothing twice.
-    if (!known || severity < known.severity) bySevice.set(l.service, { service: l.service, severity, reason, key: `${execution}:${l.service}` });
+    // Same execution, service and time: a retried "Open incidents" step, however late, is the same event.
+    if (!known || severity < known.severity) byService.set(l.service, { service: l.service, severity, reason, key: `${execution}:${l.service}`, at });
   }
-  return [...bySevice.values()];
+  return [...byService.values()];
 }
 
 function shortCause(cause: string | undefined): string | undefined {

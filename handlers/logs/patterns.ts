@@ -1,10 +1,10 @@
 import type { FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 
 /**
- * Log lines grouped by message pattern: what differs from one occurrence to the next (timestamps,
- * UUIDs, IP addresses, hex ids, numbers) is folded to a placeholder, so "Slow response: 1840 ms"
- * and "Slow response: 2210 ms" are one pattern with a count. Order matters: a timestamp or a UUID
- * is folded whole before its digits would be.
+ * Log lines grouped by message pattern (P0's ERROR lines, P2's WARN lines): what differs from one
+ * occurrence to the next (timestamps, UUIDs, IP addresses, hex ids, numbers) is folded to a
+ * placeholder, so "Slow response: 1840 ms" and "Slow response: 2210 ms" are one pattern with a
+ * count. Order matters: a timestamp or a UUID is folded whole before its digits would be.
  */
 const FOLDS: [RegExp, string][] = [
   // ISO 8601 and "2026-11-28 03:04:05,123"-style timestamps.
@@ -78,4 +78,11 @@ export class PatternTally {
   get patterns(): number {
     return this.groups.size;
   }
+}
+
+/** A log review's most frequent patterns as the incident report and the approval request read them: message, count, example. */
+export type TopPattern = { message: string; count: number; example: string };
+
+export function topPatterns(groups: PatternGroup[]): TopPattern[] {
+  return groups.map((g) => ({ message: g.pattern, count: g.count, example: g.sample }));
 }

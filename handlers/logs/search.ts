@@ -1,10 +1,11 @@
 import { type CloudWatchLogsClient, type FilteredLogEvent, FilterLogEventsCommand, type FilterLogEventsCommandOutput } from '@aws-sdk/client-cloudwatch-logs';
 import { isTransientAwsError } from '#commons/errors';
 import { pacer, sleepOn, type SleepingClock } from '#commons/pacing';
+import { PatternTally } from './patterns.ts';
 
 /**
- * FilterLogEvents as the investigation steps use it (review-logs for ERROR, summarize-warnings for
- * WARN): paced under the account's 5 requests/s, bounded in pages and in time, empty pages with a
+ * FilterLogEvents as the log reviews use it (review-logs for ERROR, summarize-warnings for WARN),
+ * through `readLogWindow`: paced under the account's 5 requests/s, bounded in pages and in time, empty pages with a
  * nextToken followed (normal on a large group: CloudWatch Logs API Reference, FilterLogEvents), and
  * the window read newest first so that the latest lines are never the ones missed.
  */
@@ -20,7 +21,7 @@ export type StoppedBecause = 'page-limit' | 'time-budget' | 'throttled' | 'faili
 /** FilterLogEvents calls at most, whatever the log volume (empty pages included). */
 const MAX_PAGES = 40;
 /** Of the Lambda's 30 s timeout: the last call's latency and the answer fit in the rest. */
-export const BUDGET_SECONDS = 20;
+const BUDGET_SECONDS = 20;
 /** FilterLogEvents allows 5 requests/s per account and region: at most 4 in any second from here. */
 const PACE = { calls: 4, seconds: 1 };
 /** Waits after a throttled (or 5xx) call, at most 50 % shorter; after the last, the review stops. */
@@ -32,7 +33,7 @@ const SLICE_MINUTES = [5, 15, 60, 240, 1440];
  * FilterLogEvents for one review: paced under the account's rate on the clock, bounded by pages
  * and by the time budget, backing off when throttled. `page` answers undefined once it stopped.
  */
-export class LogSearch {
+class LogSearch {
   stoppedBecause: StoppedBecause | undefined;
   private pages = 0;
   private emptyPages = 0;
@@ -93,8 +94,80 @@ export class LogSearch {
   }
 }
 
+/** What one read of the lookback window found: the part every log review shares (P0's ERROR lines, P2's WARN lines). */
+export interface LogWindow {
+  logGroup: string;
+  pattern: string;
+  available: boolean;
+  note?: string;
+  /** Matching lines read in the window; a lower bound when `truncated`. */
+  count: number;
+  /** True when the review stopped before the window did. */
+  truncated: boolean;
+  windowStart: string;
+  windowEnd: string;
+  firstAt?: string;
+  lastAt?: string;
+  /** Why it stopped early, when it did. */
+  stoppedBecause?: StoppedBecause;
+  /** Every matching line from this time to the window's end was read (newest first, so the latest lines are never the ones missed). */
+  readFrom?: string;
+  /** FilterLogEvents calls answered, how many came back empty with a nextToken, how many were throttled, and the time taken. */
+  pages: number;
+  emptyPages: number;
+  throttled: number;
+  elapsedSeconds: number;
+}
+
+/**
+ * `logs filter-log-events --filter-pattern PATTERN` over the last `lookbackMinutes`, the matching
+ * lines grouped by pattern (handlers/logs/patterns.ts). One call reads a quiet window whole; a large
+ * group answers with a nextToken, and the window is then read again newest first, slice by slice.
+ * A log group that does not exist is a finding (`available: false`), not a failure.
+ */
+export async function readLogWindow(deps: LogSearchDeps, q: { logGroup: string; pattern: string; lookbackMinutes: number }): Promise<{ window: LogWindow; tally: PatternTally }> {
+  const end = deps.clock.now().getTime();
+  const start = end - q.lookbackMinutes * 60_000;
+  const base = { logGroup: q.logGroup, pattern: q.pattern, windowStart: new Date(start).toISOString(), windowEnd: new Date(end).toISOString() };
+  const search = new LogSearch(deps, { logGroupName: q.logGroup, filterPattern: q.pattern });
+  const tally = new PatternTally();
+  /** Start of the newest stretch read to its end. */
+  let readFrom: number | undefined;
+  try {
+    const whole = await search.page({ from: start, to: end }, undefined);
+    if (whole && !whole.nextToken) {
+      tally.add(whole.events ?? []);
+      readFrom = start;
+    } else if (whole) {
+      readFrom = await readNewestFirst(search, tally, slices(start, end));
+    }
+  } catch (err) {
+    if ((err as Error).name !== 'ResourceNotFoundException') throw err;
+    const window = { ...base, available: false, note: `log group ${q.logGroup} does not exist`, count: 0, truncated: false, ...search.figures() };
+    return { window, tally };
+  }
+  const stopped = search.stoppedBecause;
+  const notes = [
+    ...(stopped ? [stoppedNote(stopped, { ...search.figures(), readFrom, end, count: tally.count, pattern: q.pattern })] : []),
+    ...(tally.ungrouped ? [`${tally.ungrouped} line(s) beyond the first ${tally.patterns} patterns were counted but not grouped`] : []),
+  ];
+  const window: LogWindow = {
+    ...base,
+    available: true,
+    ...(notes.length ? { note: notes.join('; ') } : {}),
+    count: tally.count,
+    truncated: stopped !== undefined,
+    ...(tally.first !== undefined ? { firstAt: new Date(tally.first).toISOString() } : {}),
+    ...(tally.last !== undefined ? { lastAt: new Date(tally.last).toISOString() } : {}),
+    ...(stopped ? { stoppedBecause: stopped } : {}),
+    ...(readFrom !== undefined ? { readFrom: new Date(readFrom).toISOString() } : {}),
+    ...search.figures(),
+  };
+  return { window, tally };
+}
+
 /** Reads each slice to its end, newest first, until the search stops; returns the start of what was read whole. */
-export async function readNewestFirst(search: LogSearch, tally: { add(events: FilteredLogEvent[]): void }, windowSlices: { from: number; to: number }[]): Promise<number | undefined> {
+async function readNewestFirst(search: LogSearch, tally: { add(events: FilteredLogEvent[]): void }, windowSlices: { from: number; to: number }[]): Promise<number | undefined> {
   let readFrom: number | undefined;
   for (const slice of windowSlices) {
     let nextToken: string | undefined;
@@ -112,7 +185,7 @@ export async function readNewestFirst(search: LogSearch, tally: { add(events: Fi
 }
 
 /** The lookback window as [from, to] slices (ms, inclusive, not overlapping), newest first. */
-export function slices(start: number, end: number): { from: number; to: number }[] {
+function slices(start: number, end: number): { from: number; to: number }[] {
   const out: { from: number; to: number }[] = [];
   let to = end;
   for (const minutes of SLICE_MINUTES) {
@@ -125,7 +198,7 @@ export function slices(start: number, end: number): { from: number; to: number }
   return out;
 }
 
-export function stoppedNote(why: StoppedBecause, s: { pages: number; elapsedSeconds: number; readFrom: number | undefined; end: number; count: number; pattern: string }): string {
+function stoppedNote(why: StoppedBecause, s: { pages: number; elapsedSeconds: number; readFrom: number | undefined; end: number; count: number; pattern: string }): string {
   const reason = {
     'page-limit': `stopped after ${s.pages} pages (the limit)`,
     'time-budget': `stopped after ${Math.round(s.elapsedSeconds)} s (time budget ${BUDGET_SECONDS} s of the 30 s timeout)`,

@@ -2,6 +2,7 @@ import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { describe, expect, test } from 'vitest';
 import { IncidentStore } from '#commons/incidents';
 import { documentClient } from '#commons/clients';
+import { HEALTH_CHECK_HANDLER_NAMES } from '../../handlers/registry-checks.ts';
 import { eventBridgeOf } from '../../sandbox/eventbridge.ts';
 import { slackOf } from '../../sandbox/slack.ts';
 import type { ScenarioInput } from '../../sandbox/scenario.ts';
@@ -20,7 +21,7 @@ async function check(scenario: ScenarioInput, input: unknown = SCHEDULED, before
     const run = await runMachine(sandbox, 'health-check', input);
     await eventBridgeOf(sandbox).drain();
     const lines: Line[] = run.output.report?.lines ?? [];
-    const checkers = new Set(['plan-health-check', 'check-services', 'check-functions', 'check-tables', 'check-metrics', 'report-health', 'raise-health-incidents']);
+    const checkers: ReadonlySet<string> = new Set(HEALTH_CHECK_HANDLER_NAMES);
     const own = sandbox.invocations.filter((i) => checkers.has(i.handler)).flatMap((i) => i.calls.filter((c) => /^ecs:(Update|Register|Create|Delete)/.test(c)));
     return { run, lines, red: lines.filter((l) => !l.ok), slack: slackOf(sandbox).messages, own, restarts: ecsChanges(sandbox), posts: eventBridgeOf(sandbox).posts };
   });

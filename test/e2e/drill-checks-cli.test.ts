@@ -1,19 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Runs the real `incident-flows` binary, as a user would after `npm ci`. */
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/incident-flows.mjs', ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { cli } from '../support/cli.ts';
 
 describe('incident-flows drill p2 and drill health-check, end to end through the CLI', () => {
   test('drill p2: the WARN flood ends in a fix scheduled for the maintenance window, nothing changed, exit 0, the P0 report shape', () => {
