@@ -1,4 +1,4 @@
-import type { CloudTrailStore } from './cloudtrail.ts';
+import { AAS_ECS_PRINCIPAL, AAS_ECS_ROLE, type CloudTrailStore } from './cloudtrail.ts';
 import type { SimClock } from './clock.ts';
 import type { ServiceCaller } from './ecs.ts';
 import type { FleetReadings } from './fleet-views.ts';
@@ -24,10 +24,9 @@ import type { ServiceSpec } from './scenario.ts';
  */
 
 export const AAS_TARGET_PREFIX = 'AnyScaleFrontendService';
-export const ECS_DIMENSION = 'ecs:service:DesiredCount';
-/** The service-linked role Application Auto Scaling uses for ECS (AAS User Guide, "Service-linked roles"). */
-export const AAS_ECS_ROLE = 'AWSServiceRoleForApplicationAutoScaling_ECSService';
-export const AAS_ECS_PRINCIPAL = 'ecs.application-autoscaling.amazonaws.com';
+const ECS_DIMENSION = 'ecs:service:DesiredCount';
+/** The service-linked role Application Auto Scaling uses for ECS (defined with the trail that names it). */
+export { AAS_ECS_PRINCIPAL, AAS_ECS_ROLE };
 const AAS_CALLER: ServiceCaller = { username: AAS_ECS_ROLE, invokedBy: AAS_ECS_PRINCIPAL };
 /** Who the sandbox says made the calls it answers (the workflows' Lambda role, as sandbox/ecs.ts says). */
 const CALLER = 'incident-flows';
@@ -62,9 +61,12 @@ const EVALUATION_OFFSET_MS = 20_000;
 /** How often an activity in progress is checked for ECS having fulfilled it. */
 const ACTIVITY_CHECK_MS = 5_000;
 /**
- * Target tracking's alarms for ECS (ECS Developer Guide, "Use a target metric to scale Amazon ECS
- * services"; AAS User Guide, "Target tracking scaling policies"): AlarmHigh is 3 datapoints of 1
- * minute above the target; AlarmLow is 15 datapoints below 90 % of it — scale in is slower.
+ * Target tracking's alarms for ECS, as AWS creates them: AlarmHigh is 3 datapoints of 1 minute
+ * above the target; AlarmLow is 15 datapoints below 90 % of it. The guides say why, not the
+ * figures: "scales out proportionally to the metric as fast as it can, but scales in more
+ * gradually" (ECS Developer Guide, "Use a target metric to scale Amazon ECS services"), and removes
+ * capacity only once utilisation is "typically more than 10% lower" than the target (AAS User
+ * Guide, "How target tracking scaling for Application Auto Scaling works").
  */
 const HIGH_DATAPOINTS = 3;
 const LOW_DATAPOINTS = 15;
@@ -92,7 +94,7 @@ interface Target {
   arn: string;
   createdAt: number;
   suspended: SuspendedState;
-  lastScaleOutAt?: number;
+  /** When the last scale-in started: ScaleInCooldown runs from here, and a scale-out ends it. */
   lastScaleInAt?: number;
   /** The last not-scaled reason recorded, so an alarm staying in ALARM records it once. */
   lastNotScaled?: string;
@@ -396,13 +398,13 @@ export class ApplicationAutoScaling {
         ? []
         : [...this.activities].reverse().filter((a) => (resourceId === undefined || a.ResourceId === resourceId) && (includeNotScaled || !a.notScaled));
     const { page, nextToken } = paginate(all, body, 50, 'activities');
-    return { ScalingActivities: page.map(({ service: _s, desired: _d, notScaled: _n, ...wire }) => wire), ...(nextToken ? { NextToken: nextToken } : {}) };
+    return { ScalingActivities: page.map(wireActivity), ...(nextToken ? { NextToken: nextToken } : {}) };
   }
 
   /** Scaling activities, newest first (what DescribeScalingActivities returns), for tests and drills. */
-  scalingActivities(): Omit<Activity, 'service' | 'desired' | 'notScaled'>[] {
+  scalingActivities(): WireActivity[] {
     this.checkActivities();
-    return [...this.activities].reverse().map(({ service: _s, desired: _d, notScaled: _n, ...wire }) => wire);
+    return [...this.activities].reverse().map(wireActivity);
   }
 
   /**
@@ -548,20 +550,24 @@ export class ApplicationAutoScaling {
   }
 
   /**
-   * Scale out, within [min, max]. During the scale-out cooldown the capacity the last scale-out
-   * added already counts as current, so only a larger scale-out happens (AAS User Guide, "Define
-   * cooldown periods") — the proportional estimate is made from the desired count for that reason.
+   * Scale out, within [min, max]. "While the cooldown period is in effect, the capacity added by
+   * the initiating scale-out activity is calculated as part of the desired capacity for the next
+   * scale-out activity" (AAS API Reference, TargetTrackingScalingPolicyConfiguration,
+   * ScaleOutCooldown): the estimate is made from the desired count, which already holds that
+   * capacity, so only a larger scale-out happens — with or without a cooldown running, which is
+   * why none is kept. A scale-out ends a scale-in cooldown ("if another alarm triggers a scale-out
+   * activity during the scale-in cooldown period, … scales out the target immediately. In this
+   * case, the scale-in cooldown period stops and doesn't complete", ibid., ScaleInCooldown).
    */
   private scaleOut(target: Target, current: number, v: Verdict): void {
-    const cause = `monitor alarm ${v.alarm} in state ALARM triggered policy ${v.policy.name}`;
     if (target.suspended.DynamicScalingOutSuspended) return;
-    const desired = Math.min(target.maxCapacity, Math.max(target.minCapacity, v.desired));
+    const desired = clampTo(target, v.desired);
     if (desired <= current) {
-      this.notScaled(target, cause, current >= target.maxCapacity ? 'AlreadyAtMaxCapacity' : 'AlreadyAtDesiredCapacity', current);
+      this.notScaled(target, causeOf(v), current >= target.maxCapacity ? 'AlreadyAtMaxCapacity' : 'AlreadyAtDesiredCapacity', current);
       return;
     }
-    target.lastScaleOutAt = this.opts.clock.nowMs();
-    this.scale(target, desired, cause);
+    target.lastScaleInAt = undefined;
+    this.scale(target, desired, causeOf(v));
   }
 
   /**
@@ -574,14 +580,13 @@ export class ApplicationAutoScaling {
     const cooldownMs = (v.policy.config.ScaleInCooldown ?? DEFAULT_COOLDOWN_SECONDS) * 1000;
     const now = this.opts.clock.nowMs();
     if (target.lastScaleInAt !== undefined && now - target.lastScaleInAt < cooldownMs) return;
-    const cause = `monitor alarm ${v.alarm} in state ALARM triggered policy ${v.policy.name}`;
-    const desired = Math.min(target.maxCapacity, Math.max(target.minCapacity, v.desired));
+    const desired = clampTo(target, v.desired);
     if (desired >= current) {
-      this.notScaled(target, cause, current <= target.minCapacity ? 'AlreadyAtMinCapacity' : 'AlreadyAtDesiredCapacity', current);
+      this.notScaled(target, causeOf(v), current <= target.minCapacity ? 'AlreadyAtMinCapacity' : 'AlreadyAtDesiredCapacity', current);
       return;
     }
     target.lastScaleInAt = now;
-    this.scale(target, desired, cause);
+    this.scale(target, desired, causeOf(v));
   }
 
   // ---------------------------------------------------------------- requests
@@ -631,6 +636,23 @@ interface Verdict {
   desired: number;
   policy: Policy;
   alarm?: string;
+}
+
+/** What an alarm-driven activity gives as its Cause. */
+function causeOf(v: Verdict): string {
+  return `monitor alarm ${v.alarm} in state ALARM triggered policy ${v.policy.name}`;
+}
+
+/** A policy's capacity, inside the target's [min, max]. */
+function clampTo(target: Target, capacity: number): number {
+  return Math.min(target.maxCapacity, Math.max(target.minCapacity, capacity));
+}
+
+type WireActivity = Omit<Activity, 'service' | 'desired' | 'notScaled'>;
+
+/** An activity as DescribeScalingActivities answers it, without the sandbox's own fields. */
+function wireActivity({ service: _s, desired: _d, notScaled: _n, ...wire }: Activity): WireActivity {
+  return wire;
 }
 
 // ---------------------------------------------------------------- validation, in AWS's words

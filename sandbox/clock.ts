@@ -31,6 +31,53 @@ interface Sleeper {
   resolve: () => void;
 }
 
+/**
+ * Sleepers of one clock: `sleep` adds one, an abort withdraws it (a cancelled timeout must not
+ * hold time back or pull it forward) and rejects with the signal's reason. `changed` runs after
+ * either, so the clock can reconsider when to wake next.
+ */
+class Sleepers {
+  private items: Sleeper[] = [];
+
+  constructor(private readonly changed: () => void) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** The earliest wake-up, if anyone sleeps. */
+  next(): number | undefined {
+    return this.items.length === 0 ? undefined : Math.min(...this.items.map((s) => s.wakeAt));
+  }
+
+  sleep(nowMs: number, seconds: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (seconds <= 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const sleeper: Sleeper = { wakeAt: nowMs + Math.round(seconds * 1000), resolve: () => {} };
+      const onAbort = () => {
+        this.items = this.items.filter((x) => x !== sleeper);
+        this.changed();
+        reject(signal!.reason);
+      };
+      sleeper.resolve = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.items.push(sleeper);
+      this.changed();
+    });
+  }
+
+  /** Wakes every sleeper due at `ms`. */
+  wakeDue(ms: number): void {
+    const due = this.items.filter((s) => s.wakeAt <= ms);
+    this.items = this.items.filter((s) => s.wakeAt > ms);
+    for (const s of due) s.resolve();
+  }
+}
+
 interface Stop {
   at: number;
   seq: number;
@@ -68,7 +115,7 @@ export class VirtualClock implements SimClock {
   readonly mode = 'virtual' as const;
   private ms: number;
   private actors = 0;
-  private sleepers: Sleeper[] = [];
+  private readonly sleepers = new Sleepers(() => this.schedule());
   private readonly stops = new Stops();
   private scheduled = false;
 
@@ -105,29 +152,9 @@ export class VirtualClock implements SimClock {
     this.schedule();
   }
 
-  /**
-   * Resolves once the virtual clock has moved `seconds` forward; costs no real time. An abort
-   * withdraws the sleeper (a cancelled timeout must not hold time back or pull it forward) and
-   * rejects with the signal's reason.
-   */
+  /** Resolves once the virtual clock has moved `seconds` forward; costs no real time (see `Sleepers`). */
   sleep(seconds: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (seconds <= 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const sleeper: Sleeper = { wakeAt: this.ms + Math.round(seconds * 1000), resolve: () => {} };
-      const onAbort = () => {
-        this.sleepers = this.sleepers.filter((x) => x !== sleeper);
-        this.schedule();
-        reject(signal!.reason);
-      };
-      sleeper.resolve = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.sleepers.push(sleeper);
-      this.schedule();
-    });
+    return this.sleepers.sleep(this.ms, seconds, signal);
   }
 
   at(atMs: number, run: () => void): () => void {
@@ -144,9 +171,9 @@ export class VirtualClock implements SimClock {
     // Let in-flight work (other actors reaching their own sleep) settle before jumping.
     setImmediate(() => {
       this.scheduled = false;
-      if (this.sleepers.length === 0) return;
-      if (this.actors > 0 && this.sleepers.length < this.actors) return;
-      const wake = Math.min(...this.sleepers.map((s) => s.wakeAt));
+      const wake = this.sleepers.next();
+      if (wake === undefined) return;
+      if (this.actors > 0 && this.sleepers.size < this.actors) return;
       const stop = this.stops.next();
       if (stop !== undefined && stop < wake) {
         // Halt at the stop; what it sets off (an event delivery) may enter before time goes on.
@@ -162,10 +189,8 @@ export class VirtualClock implements SimClock {
   }
 
   private wakeDue(): void {
-    const due = this.sleepers.filter((s) => s.wakeAt <= this.ms);
-    this.sleepers = this.sleepers.filter((s) => s.wakeAt > this.ms);
-    for (const s of due) s.resolve();
-    if (this.sleepers.length > 0) this.schedule();
+    this.sleepers.wakeDue(this.ms);
+    if (this.sleepers.size > 0) this.schedule();
   }
 }
 
@@ -180,7 +205,7 @@ export class WallClock implements SimClock {
   readonly mode = 'wall' as const;
   private readonly realStart = performance.now();
   private offsetMs = 0;
-  private sleepers: Sleeper[] = [];
+  private readonly sleepers = new Sleepers(() => this.arm());
   private readonly stops = new Stops();
   private timer: NodeJS.Timeout | undefined;
 
@@ -210,22 +235,7 @@ export class WallClock implements SimClock {
   leave(): void {}
 
   sleep(seconds: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (seconds <= 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const sleeper: Sleeper = { wakeAt: this.nowMs() + Math.round(seconds * 1000), resolve: () => {} };
-      const onAbort = () => {
-        this.sleepers = this.sleepers.filter((x) => x !== sleeper);
-        reject(signal!.reason);
-      };
-      sleeper.resolve = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.sleepers.push(sleeper);
-      this.arm();
-    });
+    return this.sleepers.sleep(this.nowMs(), seconds, signal);
   }
 
   at(atMs: number, run: () => void): () => void {
@@ -243,16 +253,14 @@ export class WallClock implements SimClock {
   private fire(): void {
     const now = this.nowMs();
     this.stops.fireDue(now);
-    const due = this.sleepers.filter((s) => s.wakeAt <= now);
-    this.sleepers = this.sleepers.filter((s) => s.wakeAt > now);
-    for (const s of due) s.resolve();
+    this.sleepers.wakeDue(now);
     this.arm();
   }
 
   private arm(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const wakes = [this.stops.next(), ...this.sleepers.map((s) => s.wakeAt)].filter((x): x is number => x !== undefined);
+    const wakes = [this.stops.next(), this.sleepers.next()].filter((x): x is number => x !== undefined);
     if (wakes.length === 0) return;
     const realMs = Math.max(0, (Math.min(...wakes) - this.nowMs()) / this.speed);
     this.timer = setTimeout(() => this.fire(), Math.min(MAX_TIMER_MS, Math.ceil(realMs)));

@@ -22,6 +22,13 @@ export interface TrailEvent {
   invokedBy?: string;
 }
 
+/**
+ * Application Auto Scaling's service-linked role for ECS, and the principal CloudTrail names as
+ * `invokedBy` on the calls it makes with it (AAS User Guide, "Service-linked roles").
+ */
+export const AAS_ECS_ROLE = 'AWSServiceRoleForApplicationAutoScaling_ECSService';
+export const AAS_ECS_PRINCIPAL = 'ecs.application-autoscaling.amazonaws.com';
+
 export type TrailRecord = Omit<TrailEvent, 'eventId' | 'eventTime' | 'seeded'> & { eventTime?: Date; seeded?: boolean };
 
 /**
@@ -373,7 +380,8 @@ export function busyAccountTraffic(opts: BusyAccount & { region: string; account
       const byAutoscaling = n % 2 === 0;
       records.push({
         eventName: 'UpdateService',
-        username: byAutoscaling ? 'AWSServiceRoleForApplicationAutoScaling_ECSService' : 'deploy-bot',
+        // Application Auto Scaling's changes read as the sandbox's own scaler records them (sandbox/autoscaling.ts).
+        ...(byAutoscaling ? { username: AAS_ECS_ROLE, invokedBy: AAS_ECS_PRINCIPAL } : { username: 'deploy-bot' }),
         eventSource: 'ecs.amazonaws.com',
         readOnly: false,
         resources: [{ resourceType: 'AWS::ECS::Service', resourceName: target.service }],

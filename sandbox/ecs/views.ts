@@ -50,7 +50,7 @@ export function serviceView(ctx: ViewContext, s: SimService): Body {
       minimumHealthyPercent: s.minimumHealthyPercent,
     },
     // CODE_DEPLOY and EXTERNAL services list task sets, not deployments.
-    deployments: s.controller === 'ECS' ? s.deployments.map((d) => deploymentView(ctx, s, d)) : [],
+    deployments: s.controller === 'ECS' ? s.deployments.map((d) => deploymentView(s, d)) : [],
     ...(s.controller === 'ECS' ? {} : { taskSets: s.deployments.map((d) => taskSetView(ctx, s, d)) }),
     roleArn: `arn:aws:iam::${ctx.accountId}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`,
     events: s.events.map((e) => ({ id: e.id, createdAt: new Date(e.createdAt), message: e.message })),
@@ -68,7 +68,8 @@ export function serviceView(ctx: ViewContext, s: SimService): Body {
   };
 }
 
-export function deploymentView(ctx: ViewContext, s: SimService, d: Deployment): Body {
+/** A deployment's counts as ECS reports them: DescribeServices' deployments and the fleet's snapshot. */
+export function deploymentSummary(s: SimService, d: Deployment) {
   const tasks = tasksOf(s, d);
   return {
     id: d.id,
@@ -78,13 +79,19 @@ export function deploymentView(ctx: ViewContext, s: SimService, d: Deployment): 
     pendingCount: pending(tasks).length,
     runningCount: running(tasks).length,
     failedTasks: d.failedTasks,
+    rolloutState: d.rolloutState,
+  };
+}
+
+function deploymentView(s: SimService, d: Deployment): Body {
+  return {
+    ...deploymentSummary(s, d),
     createdAt: new Date(d.createdAt),
     updatedAt: new Date(d.updatedAt),
     launchType: 'FARGATE',
     platformVersion: '1.4.0',
     platformFamily: 'Linux',
     networkConfiguration: networkConfiguration(),
-    rolloutState: d.rolloutState,
     rolloutStateReason: d.rolloutStateReason,
   };
 }
@@ -172,12 +179,12 @@ export function taskView(ctx: ViewContext, s: SimService, t: Task): Body {
 
 export const CONTAINER_PORT = 8080;
 
-export function containerStatus(status: LastStatus): string {
+function containerStatus(status: LastStatus): string {
   if (status === 'PROVISIONING' || status === 'PENDING') return 'PENDING';
   if (status === 'RUNNING' || status === 'DEACTIVATING') return 'RUNNING';
   return 'STOPPED';
 }
 
-export function networkConfiguration(): Body {
+function networkConfiguration(): Body {
   return { awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'], securityGroups: ['sg-0a1b2c3d4e5f60003'], assignPublicIp: 'DISABLED' } };
 }

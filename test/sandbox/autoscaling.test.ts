@@ -157,7 +157,9 @@ describe('Application Auto Scaling: target tracking on CPU', () => {
     env.clock.advance(30 * 60);
     expect((await env.describe()).desiredCount).toBe(4);
     expect(await env.activities()).toHaveLength(1);
-    for (const p of await env.series(20)) expect(p.value).toBeLessThan(50);
+    const settled = await env.series(20);
+    expect(settled).toHaveLength(20);
+    for (const p of settled) expect(p.value).toBeLessThan(50);
   });
 
   it('clamps at MaxCapacity and records the not-scaled attempt (AlreadyAtMaxCapacity)', async () => {
@@ -222,6 +224,27 @@ describe('Application Auto Scaling: target tracking on CPU', () => {
     expect((await env.describe()).desiredCount).toBe(3);
   });
 
+  it('a scale-out ends the scale-in cooldown: the next scale-in need not wait for it (AAS API Reference, ScaleInCooldown)', async () => {
+    const env = await bootScaling(saturated(2.5, {}, { durationSeconds: 30 * 60 }));
+    await env.aas.send(new RegisterScalableTargetCommand({ ...ECS, ResourceId: AXON_ID, MinCapacity: 2, MaxCapacity: 10 }));
+    await env.aas.send(new PutScalingPolicyCommand(cpuPolicy(50, { ScaleInCooldown: 3600 })));
+    // 10 tasks by hand after a quarter of an hour at the usual ~35 %: AlarmLow is in ALARM already,
+    // so the scaler scales in at its next evaluation — and may not scale in again for an hour.
+    await env.scaleTo(10);
+    expect(await env.until(5 * 60, async () => ((await env.describe()).desiredCount ?? 10) < 10, 60)).toBeDefined();
+    const firstScaleIn = (await env.activities())[0]!;
+    expect(firstScaleIn.Cause).toMatch(/AlarmLow-/);
+    // Back to 2 tasks by hand: ~87.5 % each, so AlarmHigh scales out to 4 within the cooldown.
+    await env.scaleTo(2);
+    expect(await env.until(10 * 60, async () => (await env.describe()).desiredCount === 4, 60)).toBeDefined();
+    // The load ends at 30 min; 15 minutes of the usual work on 4 tasks (~17.5 %) have AlarmLow scale
+    // in to 2 — before the first scale-in's hour of cooldown is over (the scale-out ended it).
+    expect(await env.until(50 * 60, async () => (await env.describe()).desiredCount === 2, 60)).toBeDefined();
+    const lastScaleIn = (await env.activities())[0]!;
+    expect(lastScaleIn).toMatchObject({ Description: 'Setting desired count to 2.', Cause: expect.stringMatching(/AlarmLow-/) });
+    expect(lastScaleIn.StartTime!.getTime() - firstScaleIn.StartTime!.getTime()).toBeLessThan(3600_000);
+  });
+
   it('updates a policy in place under the same name and ARN', async () => {
     const env = await bootScaling(twoServices());
     await env.aas.send(new RegisterScalableTargetCommand({ ...ECS, ResourceId: AXON_ID, MinCapacity: 2, MaxCapacity: 4 }));
@@ -269,6 +292,20 @@ describe('Application Auto Scaling: AWS’s errors', () => {
     expect((await env.aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs' }))).ScalableTargets).toEqual([]);
   });
 
+  it('is disturbed by the scenario’s API faults like every other API: a throttled RegisterScalableTarget changes nothing', async () => {
+    const env = await bootScaling(twoServices({ faults: [{ api: 'application-autoscaling', kind: 'throttle', rate: 1, operations: ['RegisterScalableTarget'], maxFailures: 1 }] }));
+    const throttled = await caught(env.aas.send(new RegisterScalableTargetCommand({ ...ECS, ResourceId: AXON_ID, MinCapacity: 4, MaxCapacity: 8 })));
+    expect(throttled.name).toBe('ThrottlingException');
+    expect(throttled.$metadata?.httpStatusCode).toBe(400);
+    env.clock.advance(60);
+    expect((await env.aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs' }))).ScalableTargets).toEqual([]);
+    expect((await env.describe()).desiredCount).toBe(2);
+    // The outage over, the same call goes through.
+    await env.aas.send(new RegisterScalableTargetCommand({ ...ECS, ResourceId: AXON_ID, MinCapacity: 4, MaxCapacity: 8 }));
+    env.clock.advance(30);
+    expect((await env.describe()).desiredCount).toBe(4);
+  });
+
   it('answers ObjectNotFoundException for policies and deregistrations of targets or policies that do not exist', async () => {
     const env = await bootScaling(twoServices());
     const put = await caught(env.aas.send(new PutScalingPolicyCommand(cpuPolicy(50))));
@@ -291,6 +328,8 @@ describe('Application Auto Scaling: AWS’s errors', () => {
     expect(noValue.message).toBe("1 validation error detected: Value null at 'targetTrackingScalingPolicyConfiguration.targetValue' failed to satisfy constraint: Member must not be null");
     const dynamo = await caught(env.aas.send(new PutScalingPolicyCommand({ ...cpuPolicy(50), TargetTrackingScalingPolicyConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'DynamoDBReadCapacityUtilization' } } })));
     expect(dynamo.name).toBe('ValidationException');
+    // Refused, so nothing was created.
+    expect((await env.aas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs' }))).ScalingPolicies).toEqual([]);
     await env.aas.send(new PutScalingPolicyCommand(cpuPolicy(50)));
     const twin = await caught(env.aas.send(new PutScalingPolicyCommand({ ...cpuPolicy(60), PolicyName: 'axon-cpu-2' })));
     expect(twin.message).toBe('Only one TargetTrackingScaling policy for a given metric specification is allowed.');

@@ -13,6 +13,7 @@ import {
   type DescribeAlarmsCommandInput,
   type GetMetricStatisticsCommandInput,
   type MetricDataQuery,
+  type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ import { VirtualClock } from '../../sandbox/clock.ts';
 import { AlarmStore, defaultAlarms, mountMonitoring, type AlarmChange } from '../../sandbox/cloudwatch.ts';
 import type { FleetReadings, ServiceSample } from '../../sandbox/fleet-views.ts';
 import { AwsServiceError, SandboxHttpServer, type AwsJsonOutcome } from '../../sandbox/http.ts';
+import { failure } from '../support/fleet.ts';
 
 // The fleet: acme-axon behind a target group, acme-orbit without one; an hour of history up to
 // 03:00, and acme-axon crash-looping from 02:50 to 02:55 (tasks start, fail, are replaced).
@@ -134,40 +136,29 @@ afterEach(async () => {
   await env.server.close();
 });
 
-async function failure(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as Error & { $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
+/** The whole metric-alarm configuration PutMetricAlarm takes (Tags aside), as DescribeAlarms must give it back. */
+const CPU_ALARM = {
+  AlarmName: 'acme-axon-cpu-high',
+  AlarmDescription: 'CPU above 80% for 3 of 5 minutes <&> "quoted"',
+  ActionsEnabled: false,
+  AlarmActions: ['arn:aws:sns:us-east-1:123456789012:pager'],
+  OKActions: ['arn:aws:sns:us-east-1:123456789012:pager-ok'],
+  InsufficientDataActions: [],
+  Namespace: 'AWS/ECS',
+  MetricName: 'CPUUtilization',
+  Dimensions: AXON,
+  Statistic: 'Average',
+  Period: 60,
+  EvaluationPeriods: 5,
+  DatapointsToAlarm: 3,
+  Threshold: 80.5,
+  ComparisonOperator: 'GreaterThanThreshold',
+  TreatMissingData: 'breaching',
+  Unit: 'Percent',
+} as const satisfies PutMetricAlarmCommandInput;
 
 const putCpuAlarm = (client: CloudWatchClient, overrides: Record<string, unknown> = {}) =>
-  client.send(
-    new PutMetricAlarmCommand({
-      AlarmName: 'acme-axon-cpu-high',
-      AlarmDescription: 'CPU above 80% for 3 of 5 minutes <&> "quoted"',
-      ActionsEnabled: false,
-      AlarmActions: ['arn:aws:sns:us-east-1:123456789012:pager'],
-      OKActions: ['arn:aws:sns:us-east-1:123456789012:pager-ok'],
-      InsufficientDataActions: [],
-      Namespace: 'AWS/ECS',
-      MetricName: 'CPUUtilization',
-      Dimensions: AXON,
-      Statistic: 'Average',
-      Period: 60,
-      EvaluationPeriods: 5,
-      DatapointsToAlarm: 3,
-      Threshold: 80.5,
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'breaching',
-      Unit: 'Percent',
-      Tags: [{ Key: 'incident-flows:service', Value: 'acme-axon' }],
-      ...overrides,
-    }),
-  );
+  client.send(new PutMetricAlarmCommand({ ...CPU_ALARM, Tags: [{ Key: 'incident-flows:service', Value: 'acme-axon' }], ...overrides }));
 
 describe('alarms', () => {
   it.each(PROTOCOLS)('DescribeAlarms shows each service\'s default alarm as a team would set it (%s)', async (protocol) => {
@@ -207,23 +198,7 @@ describe('alarms', () => {
     const { MetricAlarms = [] } = await other.send(new DescribeAlarmsCommand({ AlarmNames: ['acme-axon-cpu-high'] }));
     expect(MetricAlarms).toHaveLength(1);
     expect(MetricAlarms[0]).toMatchObject({
-      AlarmName: 'acme-axon-cpu-high',
-      AlarmDescription: 'CPU above 80% for 3 of 5 minutes <&> "quoted"',
-      ActionsEnabled: false,
-      AlarmActions: ['arn:aws:sns:us-east-1:123456789012:pager'],
-      OKActions: ['arn:aws:sns:us-east-1:123456789012:pager-ok'],
-      InsufficientDataActions: [],
-      Namespace: 'AWS/ECS',
-      MetricName: 'CPUUtilization',
-      Dimensions: AXON,
-      Statistic: 'Average',
-      Period: 60,
-      EvaluationPeriods: 5,
-      DatapointsToAlarm: 3,
-      Threshold: 80.5,
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'breaching',
-      Unit: 'Percent',
+      ...CPU_ALARM,
       StateValue: 'INSUFFICIENT_DATA',
       StateReason: 'Unchecked: Initial alarm creation',
     });

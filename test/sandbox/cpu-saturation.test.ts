@@ -21,9 +21,9 @@ describe('cpu-saturation', () => {
     for (const p of before) expect(Math.abs(p.value - 87.5)).toBeLessThanOrEqual(NOISE);
 
     await env.scaleTo(4);
-    env.clock.advance(2 * 60);
-    env.clock.advance(5 * 60);
+    env.clock.advance(7 * 60);
     const after = await env.series(5);
+    expect(after).toHaveLength(5);
     for (const p of after) expect(Math.abs(p.value - 43.75)).toBeLessThanOrEqual(NOISE);
   });
 
@@ -37,14 +37,18 @@ describe('cpu-saturation', () => {
     expect(env.fleet.isHealthy(AXON)).toBe(true);
     expect(env.fleet.steadySince(AXON)).toBeDefined();
     // Saturated CPU is capped at 100 % of the task's vCPU (35 × 4 = 140 → 100, less the noise).
-    for (const p of await env.series(5, 'Maximum')) expect(p.value).toBeGreaterThanOrEqual(97);
+    const peaks = await env.series(5, 'Maximum');
+    expect(peaks).toHaveLength(5);
+    for (const p of peaks) expect(p.value).toBeGreaterThanOrEqual(97);
   });
 
   it('raises memory a third as steeply as CPU', async () => {
     const env = await bootScaling(saturated({ loadFactor: 2.5 }));
     env.clock.advance(4 * 60);
     // 45 % × (1 + 1.5 / 3) = 67.5 %.
-    for (const p of await env.series(3, 'Average', 'MemoryUtilization')) expect(Math.abs(p.value - 67.5)).toBeLessThanOrEqual(NOISE);
+    const memory = await env.series(3, 'Average', 'MemoryUtilization');
+    expect(memory).toHaveLength(3);
+    for (const p of memory) expect(Math.abs(p.value - 67.5)).toBeLessThanOrEqual(NOISE);
   });
 
   it('counts a new task only once it is RUNNING: the minute it still starts shows the old split', async () => {
@@ -84,6 +88,7 @@ describe('cpu-saturation', () => {
     const env = await bootScaling(saturated({ durationSeconds: 300 }));
     env.clock.advance(15 * 60);
     const minutes = await env.series(15);
+    expect(minutes).toHaveLength(15);
     expect(minutes.slice(0, 5).every((p) => Math.abs(p.value - 87.5) <= NOISE)).toBe(true);
     expect(minutes.slice(5).every((p) => Math.abs(p.value - 35) <= NOISE)).toBe(true);
   });

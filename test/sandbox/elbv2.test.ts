@@ -11,6 +11,7 @@ import { VirtualClock } from '../../sandbox/clock.ts';
 import { AlarmStore, mountMonitoring } from '../../sandbox/cloudwatch.ts';
 import type { FleetReadings, TargetGroupView, TargetHealthView } from '../../sandbox/fleet-views.ts';
 import { AwsServiceError, SandboxHttpServer, type AwsJsonOutcome } from '../../sandbox/http.ts';
+import { failure } from '../support/fleet.ts';
 
 const T0 = Date.parse('2026-11-28T03:00:00Z');
 const ACCOUNT = '123456789012';
@@ -84,16 +85,6 @@ afterEach(async () => {
   elb.destroy();
   await server.close();
 });
-
-async function failure(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as Error & { $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('DescribeTargetHealth', () => {
   it('lists every registered target with its state, and ELB\'s reason and description where not healthy', async () => {
