@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '#commons/clock';
 import { IncidentStore, incidentIdOf, incidentSettingsFromEnv, type IncidentRecord, type IncidentSettings } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
 import { headline, renderReport, summariseExecution, type ExecutionFacts, type ExecutionSummary, type ReportPoster } from '#commons/report';
-import { escapeSlackText, fetchSlackApi, loadSlackSecrets, type SlackApi } from '#commons/slack';
+import { escapeSlackText, fetchSlackApi, loadSlackSecrets, onceAsync, type SlackApi } from '#commons/slack';
 import { severitySchema } from '#commons/alarms';
 import { step } from '#commons/step';
 import type { ECSClient } from '@aws-sdk/client-ecs';
@@ -254,7 +254,9 @@ export function posterFromEnv(log: Logger): ReportPoster {
       },
     };
   }
-  const slack = once(async () => {
+  // The Secrets Manager client loads only when a report is posted (a lighter cold start), and a
+  // secret that could not be read is not kept: the next report tries again.
+  const slack = onceAsync(async () => {
     const secrets = await loadSlackSecrets(process.env, async (secretId) => {
       const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
       return (await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;

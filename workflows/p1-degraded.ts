@@ -66,7 +66,7 @@ export class P1Degraded extends Construct {
 
     // Not recovered by scaling: the same incident becomes a P0 (restart, redeploy, people).
     const toP0 = lambdaStep(this, 'Escalate the incident to P0', props.escalateIncident, {
-      parameters: { incident, execution, reason: sfn.JsonPath.format('P1 could not recover {} by scaling out ({}): see the P1 execution', sfn.JsonPath.stringAt('$.incident.service'), sfn.JsonPath.stringAt('$.assessment.verdict')) },
+      parameters: { incident, execution, at: sfn.JsonPath.stringAt('$.assessment.checkedAt'), reason: sfn.JsonPath.format('P1 could not recover {} by scaling out ({}): see the P1 execution', sfn.JsonPath.stringAt('$.incident.service'), sfn.JsonPath.stringAt('$.assessment.verdict')) },
       resultPath: '$.escalation',
     });
     const p0Failed = new sfn.Fail(this, 'Escalate: P0 could not be started', {

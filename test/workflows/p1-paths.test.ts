@@ -172,6 +172,22 @@ describe('P1 "Degraded Performance" paths', () => {
     });
   });
 
+  test('the escalation step retried after its P0 started (its answer lost): the same P0, no second one, no page', async () => {
+    await withSandbox({ faults: [{ service: SERVICE, kind: 'cpu-saturation', loadFactor: 10 }] }, async (sandbox) => {
+      sandbox.playOut(600);
+      const eventBridge = eventBridgeOf(sandbox);
+      const opened = await eventBridge.fireAlarm({ alarmName: `${SERVICE}-p1-cpu-high` });
+      const p1Arn = (opened as { executionArn: string }).executionArn;
+      const run = await finished(sandbox, new SFNClient(sandbox.clientOptions()), p1Arn);
+      expect(run.output.outcome).toBe('escalated-to-p0');
+      const input = stateOutputs(run, 'Escalate the incident to P0')[0]!;
+      const again = (await sandbox.sfn.invokeFunction('escalate-incident', { incident: input.incident, execution: p1Arn, at: input.assessment.checkedAt, reason: 'retried' })) as { escalated: boolean; executionArn?: string };
+      expect(again).toMatchObject({ escalated: true, executionArn: run.output.escalation.executionArn });
+      const p0s = sandbox.sfn.listExecutionRecords().filter((e) => e.name.endsWith('--p0'));
+      expect(p0s).toHaveLength(1);
+    });
+  });
+
   test('started from the console, not recovered: its own incident becomes a P0, which takes over', async () => {
     await withSandbox({ faults: [{ service: SERVICE, kind: 'cpu-saturation', loadFactor: 10 }] }, async (sandbox) => {
       sandbox.playOut(600);
@@ -215,7 +231,7 @@ describe('P1 scale-back after the quiet period (the reconciler)', () => {
 
   test('UpdateService throttled when the time comes: the scale-back is not lost, a later run gives the capacity back', async () => {
     // P1's own UpdateService goes through; the reconciler's first try is throttled through every SDK retry.
-    const throttle = { api: 'ecs', kind: 'throttle', rate: 1, operations: ['UpdateService'], afterCalls: 1, maxFailures: 3 } as const;
+    const throttle = { api: 'ecs' as const, kind: 'throttle' as const, rate: 1, operations: ['UpdateService'], afterCalls: 1, maxFailures: 3 };
     await withSandbox({ faults: [{ service: SERVICE, kind: 'cpu-saturation', loadFactor: 2.5, durationSeconds: 1800 }, throttle] }, async (sandbox) => {
       sandbox.playOut(600);
       const eventBridge = eventBridgeOf(sandbox);
