@@ -67,3 +67,18 @@ async function captureTimeoutClass(): Promise<ErrorCtor> {
     }
   };
 }
+
+/**
+ * StartExecution refused a start made by the optimized `states:startExecution` integration. Errors
+ * of optimized integrations are named `ServiceName.ExceptionName` (Developer Guide, "Handling errors
+ * in Step Functions workflows"), here `StepFunctions.<Code>Exception`, e.g.
+ * StepFunctions.StateMachineDoesNotExistException; the cause is the SDK's message with the
+ * service's footer, as Step Functions records it.
+ */
+export function stepFunctionsFailure(code: string, message: string, status: number): StatesTaskError {
+  const exception = code.endsWith('Exception') ? code : `${code}Exception`;
+  return new StatesTaskError(
+    `StepFunctions.${exception}`,
+    `${message} (Service: AWSStepFunctions; Status Code: ${status}; Error Code: ${code}; Request ID: sandbox; Proxy: null)`,
+  );
+}

@@ -1,8 +1,9 @@
 import './polyfill.ts';
 import { randomBytes } from 'node:crypto';
-import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import type { DescribeExecutionOutput, HistoryEvent } from '@aws-sdk/client-sfn';
 import { StateMachine, type StateMachineDefinition, type RunOptions } from 'aws-local-stepfunctions';
 import type { SimClock } from '#sandbox/clock';
+import { AwsServiceError } from '#sandbox/http';
 import { readPath, type AslRetrier, type AslState } from './asl.ts';
 import {
   ExecutionStoppedError,
@@ -10,6 +11,7 @@ import {
   functionNotFound,
   lambdaFailure,
   statesTimeoutError,
+  stepFunctionsFailure,
 } from './errors.ts';
 import {
   ORIGINAL_INPUT_FIELD,
@@ -38,6 +40,12 @@ export interface ExecutionRecord {
   /** RedriveExecution: how many times this execution was redriven, and the last time. */
   redriveCount?: number;
   redriveDate?: Date;
+  /**
+   * The execution whose Task started this one through `states:startExecution`. The sandbox's own
+   * record: AWS's DescribeExecution has no such field (its console links the two through the
+   * AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID input field), so the wire answer leaves it out.
+   */
+  parentExecutionArn?: string;
 }
 
 /**
@@ -71,7 +79,20 @@ export interface ExecutionEnv {
   accountId: string;
   handlers: Handlers;
   tokens: TaskTokens;
+  nested: NestedExecutions;
   onEvent: (event: HistoryEvent, execution: ExecutionRecord) => void;
+}
+
+/** The facade's own API, as the optimized `states:startExecution` integration calls it. */
+export interface NestedExecutions {
+  /**
+   * StartExecution with the API's request fields (stateMachineArn, input, name): the started (or,
+   * for an identical request while it runs, the existing) execution. Throws AwsServiceError as the
+   * API answers a refusal.
+   */
+  start(request: { stateMachineArn: unknown; input: unknown; name: unknown }, parentExecutionArn: string): Execution;
+  /** DescribeExecution's answer for this execution. */
+  describe(execution: Execution): DescribeExecutionOutput;
 }
 
 /** The single `$$.Task.Token` the runner can hold per run; each callback swaps in a fresh token. */
@@ -436,6 +457,7 @@ export class Execution {
     const { resource } = plan;
     if (resource.type === 'function') return this.runFunction(plan, resource, input);
     if (resource.type === 'integration' && resource.callback) return this.runCallback(plan, resource, input);
+    if (resource.type === 'integration' && isStartExecution(resource) && resource.suffix !== '') return this.runNestedSync(plan, resource, input);
     if (resource.type === 'integration') return this.runIntegration(plan, resource, input);
     return Promise.reject(new StatesTaskError('States.Runtime', `sandbox cannot run Resource ${resource.arn}`));
   }
@@ -464,7 +486,8 @@ export class Execution {
   /** arn:aws:states:::lambda:invoke and other request-response integrations: Task* events. */
   private async runIntegration(plan: StatePlan, resource: Extract<TaskResource, { type: 'integration' }>, input: unknown): Promise<unknown> {
     const timeout = taskTimeoutSeconds(plan.state, this.stateInputs.get(plan.name) ?? input);
-    const base = { resourceType: resource.service, resource: resource.action };
+    // AWS names the pattern too (e.g. "runTask.sync"); other services' .sync jobs complete with their handler's answer.
+    const base = { resourceType: resource.service, resource: `${resource.action}${resource.suffix}` };
     this.emit('TaskScheduled', { taskScheduledEventDetails: { ...base, region: this.env.region, parameters: json(input), timeoutInSeconds: timeout } }, plan.name);
     this.emit('TaskStarted', { taskStartedEventDetails: base }, plan.name);
     try {
@@ -483,6 +506,8 @@ export class Execution {
       const payload = await this.invokeHandler(functionName, arn, payloadOf(input));
       return lambdaInvokeResult(payload);
     }
+    // Request-response: the child is started and the task completes with StartExecution's answer.
+    if (isStartExecution(resource)) return startExecutionResult(this.startChild(input));
     const handler = this.env.handlers[`${resource.service}:${resource.action}`];
     if (!handler) throw new StatesTaskError('States.Runtime', `sandbox has no handler for ${resource.arn}`);
     return this.callHandler(handler, input);
@@ -529,14 +554,73 @@ export class Execution {
       // The Lambda runs asynchronously in AWS; its answer does not complete the task.
       return lambdaInvokeResult(await this.invokeHandler(functionName, arn, payloadOf(parameters)));
     }
+    // The child gets the token in its input and answers with SendTaskSuccess/Failure itself.
+    if (isStartExecution(resource)) return startExecutionResult(this.startChild(parameters));
     const handler = this.env.handlers[`${resource.service}:${resource.action}`];
     return handler ? this.callHandler(handler, parameters) : {};
+  }
+
+  // ---------------------------------------------------------------- nested executions
+
+  /**
+   * `states:startExecution.sync` and `.sync:2` (Developer Guide, "Start a new AWS Step Functions
+   * state machine from a running execution" and "Discover service integration patterns": Run a Job):
+   * start the child, record StartExecution's answer as TaskSubmitted, and complete when the child
+   * closes — with DescribeExecution's answer if it SUCCEEDED, else States.TaskFailed whose cause is
+   * that answer as JSON (Error and Cause included), so Catch on States.TaskFailed or States.ALL
+   * takes it. While it waits the parent holds no clock actor: the child's own work and Wait states
+   * set the pace.
+   *
+   * A parent that stops waiting without the child's answer — StopExecution, its own TimeoutSeconds,
+   * this Task's TimeoutSeconds, a failed Parallel sibling — stops the child, best-effort, as AWS
+   * stops a `.sync` job whose Task ends: the `.sync` IAM policy AWS generates for this integration
+   * grants states:StopExecution on the child's executions ("IAM policies for AWS Step Functions"),
+   * and the stop carries no error and the cause AWS gives a job it abandons ("The Task state in AWS
+   * Step Functions execution [parent] which was managing this resource was aborted", the stopped
+   * reason AWS Batch shows for a .sync job of a stopped execution).
+   */
+  private async runNestedSync(plan: StatePlan, resource: Extract<TaskResource, { type: 'integration' }>, input: unknown): Promise<unknown> {
+    const timeout = taskTimeoutSeconds(plan.state, this.stateInputs.get(plan.name) ?? input);
+    const base = { resourceType: resource.service, resource: `${resource.action}${resource.suffix}` };
+    this.emit('TaskScheduled', { taskScheduledEventDetails: { ...base, region: this.env.region, parameters: json(input), timeoutInSeconds: timeout } }, plan.name);
+    this.emit('TaskStarted', { taskStartedEventDetails: base }, plan.name);
+    let child: Execution | undefined;
+    try {
+      child = this.startChild(input);
+      this.emit('TaskSubmitted', { taskSubmittedEventDetails: { ...base, output: json(startExecutionResult(child)), outputDetails: { truncated: false } } }, plan.name);
+      await this.idle(this.withTimeout(child.done, timeout));
+      const described = describedForTask(this.env.nested.describe(child), resource.suffix === '.sync:2');
+      if (child.record.status !== 'SUCCEEDED') throw new StatesTaskError('States.TaskFailed', JSON.stringify(described));
+      this.emit('TaskSucceeded', { taskSucceededEventDetails: { ...base, output: json(described), outputDetails: { truncated: false } } }, plan.name);
+      return described;
+    } catch (error) {
+      if (child?.record.status === 'RUNNING') child.abort(undefined, `The Task state in AWS Step Functions execution [${this.record.executionArn}] which was managing this resource was aborted`);
+      this.emitTaskError(plan.name, base, error);
+      throw error;
+    }
+  }
+
+  /**
+   * StartExecution from the task's Parameters (StateMachineArn, Input, Name): an object Input is
+   * sent as its JSON text, a string as it is (already JSON text, e.g. States.JsonToString's), none
+   * as "{}". The API's refusals become the integration's StepFunctions.*Exception errors.
+   */
+  private startChild(parameters: unknown): Execution {
+    const fields = parameters !== null && typeof parameters === 'object' && !Array.isArray(parameters) ? (parameters as Record<string, unknown>) : {};
+    const raw = fields.Input;
+    const input = raw === undefined || raw === null ? undefined : typeof raw === 'string' ? raw : JSON.stringify(raw);
+    try {
+      return this.env.nested.start({ stateMachineArn: fields.StateMachineArn, input, name: fields.Name }, this.record.executionArn);
+    } catch (error) {
+      if (error instanceof AwsServiceError) throw stepFunctionsFailure(error.code, error.message, error.status);
+      throw error;
+    }
   }
 
   private callbackTimers(waiter: TokenWaiter, timeout: number | undefined, heartbeat: number | undefined): Cancellable[] {
     const timers: Cancellable[] = [];
     if (timeout !== undefined) {
-      timers.push(new VirtualTimer(this.env.clock, timeout, () => void statesTimeoutError().then((e) => waiter.reject(e))));
+      timers.push(new VirtualTimer(this.env.clock, timeout, () => this.timeOutWith((e) => waiter.reject(e))));
     }
     if (heartbeat !== undefined) {
       let beat: VirtualTimer | undefined;
@@ -593,12 +677,24 @@ export class Execution {
     if (seconds === undefined) return Promise.race([work, stopped]).finally(release);
     let timer: VirtualTimer | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = new VirtualTimer(this.env.clock, seconds, () => void statesTimeoutError().then(reject));
+      timer = new VirtualTimer(this.env.clock, seconds, () => this.timeOutWith(reject));
     });
     return Promise.race([work, stopped, timedOut]).finally(() => {
       timer?.cancel();
       release();
     });
+  }
+
+  /**
+   * Delivers States.Timeout. The clock is held until it is delivered: making the first error takes
+   * a real millisecond (see statesTimeoutError), and time must not move on meanwhile — a `.sync`
+   * child asleep in a Wait would otherwise finish "before" a timeout that already fired.
+   */
+  private timeOutWith(reject: (error: Error) => void): void {
+    this.env.clock.enter();
+    void statesTimeoutError()
+      .then(reject)
+      .finally(() => this.env.clock.leave());
   }
 
   // ---------------------------------------------------------------- Retry on the virtual clock
@@ -894,4 +990,44 @@ function lambdaInvokeResult(payload: unknown): unknown {
     SdkResponseMetadata: { RequestId: 'sandbox' },
     StatusCode: 200,
   };
+}
+
+function isStartExecution(resource: Extract<TaskResource, { type: 'integration' }>): boolean {
+  return resource.service === 'states' && resource.action === 'startExecution';
+}
+
+/** What arn:aws:states:::states:startExecution returns: the API's answer in PascalCase, dates in epoch milliseconds. */
+function startExecutionResult(child: Execution): unknown {
+  return {
+    ExecutionArn: child.record.executionArn,
+    SdkHttpMetadata: { HttpStatusCode: 200 },
+    SdkResponseMetadata: { RequestId: 'sandbox' },
+    StartDate: child.record.startDate.getTime(),
+  };
+}
+
+/**
+ * DescribeExecution's answer as a `.sync` task reports it: PascalCase keys in alphabetical order,
+ * dates in epoch milliseconds, absent fields left out; `.sync:2` gives Input and Output as JSON
+ * values, `.sync` as the JSON text the API returns.
+ */
+function describedForTask(described: DescribeExecutionOutput, parsePayloads: boolean): Record<string, unknown> {
+  const pascal = pascalCase(described) as Record<string, unknown>;
+  if (parsePayloads) {
+    for (const key of ['Input', 'Output']) {
+      if (typeof pascal[key] === 'string') pascal[key] = JSON.parse(pascal[key]) as unknown;
+    }
+  }
+  return pascal;
+}
+
+function pascalCase(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime();
+  if (Array.isArray(value)) return value.map(pascalCase);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value)
+    .filter(([key, v]) => v !== undefined && key !== '$metadata')
+    .map(([key, v]): [string, unknown] => [key.charAt(0).toUpperCase() + key.slice(1), pascalCase(v)])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(entries);
 }

@@ -253,6 +253,15 @@ export class SfnFacade {
   }
 
   private startExecution(body: Record<string, unknown>): StartExecutionOutput {
+    const execution = this.launch(body);
+    return { executionArn: execution.record.executionArn, startDate: execution.record.startDate };
+  }
+
+  /**
+   * StartExecution's work: the started execution, or the running one an identical request names.
+   * `parentExecutionArn` is the execution whose `states:startExecution` Task asks.
+   */
+  private launch(body: Record<string, unknown>, parentExecutionArn?: string): Execution {
     const registered = this.machineOf(requireString(body, 'stateMachineArn'));
     const input = optionalString(body, 'input') ?? '{}';
     validateInput(input);
@@ -262,9 +271,7 @@ export class SfnFacade {
     const existing = this.executions.get(executionArn);
     if (existing) {
       // Standard workflows: a repeated start of a running execution with identical input is idempotent.
-      if (existing.record.status === 'RUNNING' && existing.record.input === input) {
-        return { executionArn, startDate: existing.record.startDate };
-      }
+      if (existing.record.status === 'RUNNING' && existing.record.input === input) return existing;
       throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     const execution = new Execution(this.env(), registered.prepared, {
@@ -273,10 +280,11 @@ export class SfnFacade {
       stateMachineName: registered.machine.name,
       name,
       input,
+      ...(parentExecutionArn !== undefined ? { parentExecutionArn } : {}),
     });
     this.executions.set(executionArn, execution);
     execution.start();
-    return { executionArn, startDate: execution.record.startDate };
+    return execution;
   }
 
   private env(): ConstructorParameters<typeof Execution>[0] {
@@ -286,6 +294,10 @@ export class SfnFacade {
       accountId: this.opts.accountId,
       handlers: this.opts.handlers,
       tokens: this.tokens,
+      nested: {
+        start: (request, parentExecutionArn) => this.launch(request, parentExecutionArn),
+        describe: (execution) => this.describe(execution),
+      },
       onEvent: (event, record) => this.listeners.forEach((listener) => listener(event, record)),
     };
   }
@@ -297,7 +309,11 @@ export class SfnFacade {
   }
 
   private describeExecution(body: Record<string, unknown>): DescribeExecutionOutput {
-    const record = this.wireExecution(body).record;
+    return this.describe(this.wireExecution(body));
+  }
+
+  private describe(execution: Execution): DescribeExecutionOutput {
+    const record = execution.record;
     return {
       executionArn: record.executionArn,
       stateMachineArn: record.stateMachineArn,
@@ -313,7 +329,7 @@ export class SfnFacade {
       cause: record.cause,
       redriveCount: record.redriveCount ?? 0,
       redriveDate: record.redriveDate,
-      ...redriveStatus(this.wireExecution(body), this.opts.clock.now()),
+      ...redriveStatus(execution, this.opts.clock.now()),
     };
   }
 
@@ -360,10 +376,11 @@ export class SfnFacade {
     const refused = notRedrivable(previous, this.opts.clock.now());
     if (refused) throw new AwsServiceError('ExecutionNotRedrivable', refused);
     const registered = this.machineOf(previous.record.stateMachineArn);
-    const { executionArn, stateMachineArn, stateMachineName, name, input, startDate, redriveCount } = previous.record;
+    const { executionArn, stateMachineArn, stateMachineName, name, input, startDate, redriveCount, parentExecutionArn } = previous.record;
     // Stopped before its first state was entered: the redrive starts at the beginning.
     const point = previous.redrivePoint() ?? { startAt: registered.prepared.runnable.StartAt, stateInput: JSON.parse(input) as unknown };
-    const execution = new Execution(this.env(), registered.prepared, { executionArn, stateMachineArn, stateMachineName, name, input }, {
+    const record = { executionArn, stateMachineArn, stateMachineName, name, input, ...(parentExecutionArn !== undefined ? { parentExecutionArn } : {}) };
+    const execution = new Execution(this.env(), registered.prepared, record, {
       events: previous.events,
       startDate,
       redriveCount: (redriveCount ?? 0) + 1,

@@ -21,9 +21,14 @@ export type StatePlan =
 export type TaskResource =
   /** A function ARN as Resource (CDK LambdaInvoke with payloadResponseOnly). */
   | { type: 'function'; arn: string; functionName: string }
-  /** arn:aws:states:::SERVICE:ACTION[.waitForTaskToken|.sync] */
-  | { type: 'integration'; arn: string; service: string; action: string; callback: boolean }
+  /**
+   * arn:aws:states:::SERVICE:ACTION[.waitForTaskToken|.sync|.sync:2]; `suffix` is the integration
+   * pattern as the Resource spells it ('' for request-response), which AWS keeps in history events.
+   */
+  | { type: 'integration'; arn: string; service: string; action: string; callback: boolean; suffix: IntegrationSuffix }
   | { type: 'unknown'; arn: string };
+
+export type IntegrationSuffix = '' | '.waitForTaskToken' | '.sync' | '.sync:2';
 
 export interface PreparedMachine {
   runnable: AslDefinition;
@@ -59,9 +64,9 @@ export function parseResource(arn: string): TaskResource {
   const integration = /^arn:aws[\w-]*:states:::([^:]+):(.+)$/.exec(arn);
   if (integration) {
     const [, service, rest] = integration as unknown as [string, string, string];
-    const callback = rest.endsWith('.waitForTaskToken');
-    const action = rest.replace(/\.(waitForTaskToken|sync(:2)?)$/, '');
-    return { type: 'integration', arn, service, action, callback };
+    const suffix = (/\.(waitForTaskToken|sync(:2)?)$/.exec(rest)?.[0] ?? '') as IntegrationSuffix;
+    const action = rest.slice(0, rest.length - suffix.length);
+    return { type: 'integration', arn, service, action, callback: suffix === '.waitForTaskToken', suffix };
   }
   return { type: 'unknown', arn };
 }
