@@ -418,13 +418,50 @@ export class AlarmStore {
     const reason = input.string('StateReason', { required: true, max: 1023 })!;
     const reasonData = input.string('StateReasonData', { max: 4000 });
     if (reasonData !== undefined && !isJson(reasonData)) throw new CloudWatchError('InvalidFormatFault', 'Data was not syntactically valid JSON');
+    this.transition(alarm, state, reason, reasonData);
+    return undefined;
+  }
+
+  /**
+   * The alarm's metric crossed its threshold (`breaching`) or came back: what CloudWatch's own
+   * evaluation would do — ALARM or OK, with its "Threshold Crossed" reason and reason data — through
+   * SetAlarmState's path, so `onChange` (EventBridge's "CloudWatch Alarm State Change") sees it.
+   * The sandbox's raises-alarm images drive it (sandbox/index.ts). False when no such alarm exists
+   * (DeleteAlarms may have removed it).
+   */
+  metricCrossed(name: string, datapoint: { breaching: boolean; value: number; datapointAt: number }): boolean {
+    const alarm = this.alarms.get(name);
+    if (!alarm) return false;
+    const c = alarm.config;
+    const threshold = c?.Threshold ?? 0;
+    const comparison = c?.ComparisonOperator ?? 'GreaterThanThreshold';
+    // A breaching datapoint is above an upper threshold (the error metrics these alarms watch).
+    const value = datapoint.breaching ? Math.max(datapoint.value, threshold + 1) : Math.min(datapoint.value, threshold);
+    const words = COMPARISON_WORDS[comparison] ?? 'greater than';
+    const reason = `Threshold Crossed: 1 datapoint [${decimal(value)} (${reasonTime(datapoint.datapointAt)})] was ${datapoint.breaching ? '' : 'not '}${words} the threshold (${decimal(threshold)}).`;
+    const now = this.opts.clock.nowMs();
+    // StateReasonData as CloudWatch writes it for a metric alarm (see the EventBridge alarm event samples).
+    const reasonData = JSON.stringify({
+      version: '1.0',
+      queryDate: cloudWatchTime(now),
+      startDate: cloudWatchTime(datapoint.datapointAt),
+      statistic: c?.Statistic ?? 'Sum',
+      period: c?.Period ?? 60,
+      recentDatapoints: [value],
+      threshold,
+      evaluatedDatapoints: [{ timestamp: cloudWatchTime(datapoint.datapointAt), sampleCount: 1, value }],
+    });
+    this.transition(alarm, datapoint.breaching ? 'ALARM' : 'OK', reason, reasonData);
+    return true;
+  }
+
+  private transition(alarm: Alarm, state: AlarmState, reason: string, reasonData: string | undefined): void {
     const previousState = alarm.state;
     const now = this.opts.clock.now();
     Object.assign(alarm, { state, reason, reasonData, updatedAt: now });
     if (state !== previousState) alarm.transitionedAt = now;
     // CloudWatch emits a state-change event only when the state actually changes.
     if (state !== previousState) this.onChange({ alarmName: alarm.name, state, previousState, reason, tags: { ...alarm.tags } });
-    return undefined;
   }
 
   private tagResource(input: Input) {
@@ -779,6 +816,31 @@ function tagList(tags: Record<string, string>): Tag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }
 
+/** How a "Threshold Crossed" reason names the comparison. */
+const COMPARISON_WORDS: Record<string, string> = {
+  GreaterThanThreshold: 'greater than',
+  GreaterThanOrEqualToThreshold: 'greater than or equal to',
+  LessThanThreshold: 'less than',
+  LessThanOrEqualToThreshold: 'less than or equal to',
+};
+
+/** 37 -> "37.0", 5.199 -> "5.199", as CloudWatch prints datapoints and thresholds in reasons. */
+function decimal(n: number): string {
+  return Number.isInteger(n) ? n.toFixed(1) : String(n);
+}
+
+/** dd/MM/yy HH:mm:ss in UTC, the datapoint time of a "Threshold Crossed" reason. */
+function reasonTime(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getUTCDate())}/${two(d.getUTCMonth() + 1)}/${two(d.getUTCFullYear() % 100)} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+}
+
+/** 2026-12-03T03:14:00.000+0000, CloudWatch's timestamps in StateReasonData. */
+function cloudWatchTime(ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '+0000');
+}
+
 function isJson(text: string): boolean {
   try {
     JSON.parse(text);
@@ -886,6 +948,62 @@ export function defaultAlarms(readings: FleetReadings): MetricAlarmDefinition[] 
       TreatMissingData: 'breaching',
     };
   });
+}
+
+/**
+ * The alarm a team puts on a service's 5xx errors, for each raises-alarm image of the scenario
+ * whose alarm does not exist yet (`existing`: the names already defined): behind a load balancer,
+ * the target group's HTTPCode_Target_5XX_Count, Sum over 60 s > 10, 1 of 1 periods; without one,
+ * the application's own 5xx count in a custom namespace, same rule. Created in OK.
+ */
+export function imageAlarms(readings: FleetReadings, wanted: { service: string; alarmName: string }[], existing: readonly string[]): MetricAlarmDefinition[] {
+  const groups = readings.targetGroups();
+  const taken = new Set(existing);
+  const out: MetricAlarmDefinition[] = [];
+  for (const { service, alarmName } of wanted) {
+    if (taken.has(alarmName)) continue;
+    taken.add(alarmName);
+    const tg = groups.find((g) => g.service === service);
+    const common = {
+      AlarmName: alarmName,
+      ActionsEnabled: true,
+      OKActions: [],
+      AlarmActions: [],
+      InsufficientDataActions: [],
+      Statistic: 'Sum',
+      Period: 60,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      Threshold: 10,
+      ComparisonOperator: 'GreaterThanThreshold',
+      // No requests, no 5xx datapoints: that is not an outage.
+      TreatMissingData: 'notBreaching',
+    };
+    out.push(
+      tg
+        ? {
+            ...common,
+            AlarmDescription: `${service}: more than 10 target 5xx responses in a minute`,
+            Namespace: 'AWS/ApplicationELB',
+            MetricName: 'HTTPCode_Target_5XX_Count',
+            Dimensions: [
+              { Name: 'TargetGroup', Value: targetGroupDimension(tg.arn) },
+              { Name: 'LoadBalancer', Value: loadBalancerDimension(tg.loadBalancerArn) },
+            ],
+          }
+        : {
+            ...common,
+            AlarmDescription: `${service}: more than 10 5xx responses in a minute`,
+            Namespace: 'Application/HTTP',
+            MetricName: 'HTTPCode_5XX_Count',
+            Dimensions: [
+              { Name: 'ClusterName', Value: readings.clusterName },
+              { Name: 'ServiceName', Value: service },
+            ],
+          },
+    );
+  }
+  return out;
 }
 
 /**

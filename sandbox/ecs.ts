@@ -2,7 +2,7 @@ import type { CloudTrailStore } from '#sandbox/cloudtrail';
 import type { SimClock } from '#sandbox/clock';
 import { AwsServiceError, type AwsJsonService } from '#sandbox/http';
 import type { LogStore } from '#sandbox/logs';
-import type { Scenario, ServiceFault, ServiceSpec } from '#sandbox/scenario';
+import type { ImageBehaviour, Scenario, ServiceFault, ServiceSpec } from '#sandbox/scenario';
 import {
   deploymentStateChange,
   serviceAction,
@@ -82,6 +82,8 @@ const CONTAINER_CHECK_INTERVAL_MS = 10 * SECOND;
 const CONTAINER_CHECK_RETRIES = 3;
 /** Scenario-start faults hit the already-running tasks a little apart, not in lock step. */
 const INITIAL_FAILURE_JITTER_MS = 3 * SECOND;
+/** A running image that starts failing its health checks at the scenario start does so after ~8 s, as a fault's tasks do. */
+const INITIAL_IMAGE_FAILURE_MS = 8 * SECOND;
 /** Healthy tasks write a routine log line about once a minute; some are WARNs. */
 const LOG_INTERVAL_MS = 60 * SECOND;
 const WARN_PROBABILITY = 0.15;
@@ -95,6 +97,21 @@ const MAX_SERVICE_EVENTS = 100;
 const MAX_FLEET_TASKS = 1000;
 /** Without a seeded UpdateService, the running deployment is a day old. */
 const DEFAULT_DEPLOYED_AGO_MS = 24 * 60 * 60 * SECOND;
+/**
+ * A raises-alarm image's error metric recovers once its last task stops serving; the alarm (one
+ * 1-minute period) sees a full clean minute, and its evaluation runs a little after: two minutes.
+ */
+const ALARM_RECOVERY_MS = 2 * 60 * SECOND;
+/** 5xx responses a minute of a raises-alarm image: a floor, plus what each serving task adds. */
+const ERRORS_PER_MINUTE_BASE = 10;
+const ERRORS_PER_MINUTE_PER_TASK = 13.5;
+/** What a task of an image in the scenario's `images` does (the image decides, not the service's faults). */
+const IMAGE_FATES: Record<ImageBehaviour['kind'], Fate> = {
+  'bad-image': 'bad-image',
+  'crash-loop': 'crash',
+  'failing-health-check': 'unhealthy',
+  'raises-alarm': 'healthy',
+};
 
 /** Who the sandbox says made the calls it records in CloudTrail (the workflow's Lambda role). */
 const CALLER = 'incident-flows';
@@ -155,6 +172,32 @@ class EventQueue {
 
 export type EcsEventListener = (event: EcsEvent) => void;
 
+/**
+ * A raises-alarm image moving its service's error metric across the alarm's threshold (or back):
+ * what CloudWatch's evaluation of the alarm would see. sandbox/index.ts hands it to the alarm store.
+ */
+export interface ImageAlarmSignal {
+  alarmName: string;
+  service: string;
+  image: string;
+  breaching: boolean;
+  /** The datapoint that crossed: its value (5xx responses in the minute) and the minute's start. */
+  value: number;
+  datapointAt: number;
+}
+export type ImageAlarmListener = (signal: ImageAlarmSignal) => void;
+
+/** One stretch of a raises-alarm image serving: from its first serving task until its last stops. */
+interface AlarmEpisode {
+  /** Bumped when an episode starts or ends: steps scheduled for an older one do nothing. */
+  generation: number;
+  serving: boolean;
+  /** The alarm was put in ALARM by this image and is not yet back to OK. */
+  raised: boolean;
+  /** The breach signalled, for listeners added later. */
+  signal?: ImageAlarmSignal;
+}
+
 /** Another AWS service acting through its service-linked role, as CloudTrail names it (`invokedBy`). */
 export interface ServiceCaller {
   username: string;
@@ -183,6 +226,9 @@ export class EcsFleet implements FleetReadings {
   private readonly taskDefs = new Map<string, TaskDef[]>();
   private readonly queue = new EventQueue();
   private readonly listeners: EcsEventListener[] = [];
+  private readonly alarmListeners: ImageAlarmListener[] = [];
+  /** `<service>\u0000<image>` -> its raises-alarm episode. */
+  private readonly alarmEpisodes = new Map<string, AlarmEpisode>();
   private readonly view: ViewContext;
   private now: number;
   /** When the scenario's faults begin (the fleet's creation): a cpu-saturation's load starts here. */
@@ -217,6 +263,15 @@ export class EcsFleet implements FleetReadings {
   /** ECS's EventBridge events, as they happen (sandbox/eventbridge.ts delivers them to rules). */
   onEvent(listener: EcsEventListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Raises-alarm images crossing their alarm's threshold, as they happen (sandbox/index.ts sets the
+   * alarm). A listener added late first hears the breaches still standing, so none is lost to wiring order.
+   */
+  onImageAlarm(listener: ImageAlarmListener): void {
+    this.alarmListeners.push(listener);
+    for (const episode of this.alarmEpisodes.values()) if (episode.raised && episode.signal) listener(episode.signal);
   }
 
   advanceTo(ms: number): void {
@@ -265,6 +320,15 @@ export class EcsFleet implements FleetReadings {
   steadySince(service: string): number | undefined {
     this.advanceTo(this.clock.nowMs());
     return this.services.get(service)?.steadySince;
+  }
+
+  /** The task definition the service's PRIMARY deployment runs (what DescribeServices' taskDefinition names). */
+  primaryTaskDefinition(service: string): { arn: string; family: string; revision: number; image: string; status: 'ACTIVE' | 'INACTIVE' } | undefined {
+    this.advanceTo(this.clock.nowMs());
+    const s = this.services.get(service);
+    if (!s) return undefined;
+    const { arn, family, revision, container, status } = primaryOf(s).taskDef;
+    return { arn, family, revision, image: container.image, status };
   }
 
   /**
@@ -535,6 +599,8 @@ export class EcsFleet implements FleetReadings {
   /** A task of the deployment the scenario starts with: already RUNNING, HEALTHY and registered. */
   private seedRunningTask(s: SimService, d: Deployment, launchedAt: number): Task {
     const task = this.newTask(s, d, 'healthy', s.spec.startSeconds * SECOND, s.spec.healthCheckSeconds * SECOND, launchedAt);
+    const image = this.imageBehaviourOf(s, d.taskDef);
+    if (image) task.image = image;
     task.pullStartedAt = launchedAt + PROVISIONING_MS;
     task.pullStoppedAt = task.startedAt = launchedAt + task.startMs;
     task.lastStatus = 'RUNNING';
@@ -553,6 +619,11 @@ export class EcsFleet implements FleetReadings {
 
   /** crash-loop, bad-image and failing health checks are active from the scenario start: the running tasks fail first. */
   private scheduleInitialFailures(s: SimService, tasks: Task[]): void {
+    const image = tasks[0]?.image;
+    if (image) {
+      this.scheduleInitialImageFate(s, tasks, image);
+      return;
+    }
     // Faults that leave tasks running (slow starts, load, a flood of WARN lines) fail none of them.
     const failing = s.faults.find((f) => f.kind !== 'slow-start' && f.kind !== 'cpu-saturation' && f.kind !== 'warn-flood');
     if (!failing) return;
@@ -565,6 +636,26 @@ export class EcsFleet implements FleetReadings {
         task.fate = 'crash';
         this.schedule(at, () => this.crash(s, task));
       }
+    }
+  }
+
+  /**
+   * The scenario starts with the service running an image listed in `images`: the image decides,
+   * not the service's faults. A bad image is already pulled by the running tasks (the registry lost
+   * it since), so only their replacements fail; a crashing or unhealthy one fails as a fault's
+   * tasks do; one that raises an alarm starts raising errors now, as a fault starts playing out now.
+   */
+  private scheduleInitialImageFate(s: SimService, tasks: Task[], image: ImageBehaviour): void {
+    if (image.kind === 'raises-alarm') {
+      this.startAlarmEpisode(s, image, this.now + image.alarmAfterSeconds * SECOND);
+      return;
+    }
+    if (image.kind === 'bad-image') return;
+    for (const task of tasks) {
+      const afterMs = image.kind === 'crash-loop' ? image.crashAfterSeconds * SECOND : INITIAL_IMAGE_FAILURE_MS;
+      const at = this.now + afterMs + Math.floor(this.rng() * INITIAL_FAILURE_JITTER_MS);
+      task.fate = IMAGE_FATES[image.kind];
+      this.schedule(at, () => (image.kind === 'crash-loop' ? this.crash(s, task) : this.beginFailingChecks(s, task)));
     }
   }
 
@@ -624,19 +715,24 @@ export class EcsFleet implements FleetReadings {
 
   private launch(s: SimService, d: Deployment): Task {
     const active = this.activeFaults(s);
-    const fate: Fate = active.some((f) => f.kind === 'bad-image')
-      ? 'bad-image'
-      : active.some((f) => f.kind === 'crash-loop')
-        ? 'crash'
-        : active.some((f) => f.kind === 'failing-health-check')
-          ? 'unhealthy'
-          : 'healthy';
+    // An image's behaviour is intrinsic to it: it wins over the service's faults, and no restart clears it.
+    const image = this.imageBehaviourOf(s, d.taskDef);
+    const fate: Fate = image
+      ? IMAGE_FATES[image.kind]
+      : active.some((f) => f.kind === 'bad-image')
+        ? 'bad-image'
+        : active.some((f) => f.kind === 'crash-loop')
+          ? 'crash'
+          : active.some((f) => f.kind === 'failing-health-check')
+            ? 'unhealthy'
+            : 'healthy';
     const slow = active.find((f) => f.kind === 'slow-start')?.slowFactor ?? 1;
     // Real launches vary with image pulls and placement: up to +25% on the configured times.
     const jitter = 1 + START_JITTER * this.rng();
     const startMs = Math.round(s.spec.startSeconds * SECOND * slow * jitter);
     const warmupMs = Math.round(s.spec.healthCheckSeconds * SECOND * slow * jitter);
     const task = this.newTask(s, d, fate, startMs, warmupMs, this.now);
+    if (image) task.image = image;
     this.emitTask(s, task);
     this.schedule(this.now + Math.min(PROVISIONING_MS, task.startMs), () => this.toPending(s, task));
     return task;
@@ -650,8 +746,15 @@ export class EcsFleet implements FleetReadings {
     });
   }
 
-  private crashAfterSeconds(s: SimService): number {
+  private crashAfterSeconds(s: SimService, task: Task): number {
+    if (task.image?.kind === 'crash-loop') return task.image.crashAfterSeconds;
     return s.faults.find((f) => f.kind === 'crash-loop')?.crashAfterSeconds ?? 0;
+  }
+
+  /** The scenario's behaviour for the image an essential container of `taskDef` runs, if any. */
+  private imageBehaviourOf(s: SimService, taskDef: TaskDef): ImageBehaviour | undefined {
+    if (this.scenario.images.length === 0) return undefined;
+    return this.scenario.images.find((b) => b.service === s.name && taskDef.essentialImages.includes(b.image));
   }
 
   private toPending(s: SimService, task: Task): void {
@@ -673,7 +776,7 @@ export class EcsFleet implements FleetReadings {
     this.log(s, task, `INFO Listening on port ${CONTAINER_PORT}`);
     const readyAt = task.fate === 'healthy' ? this.now + task.warmupMs : undefined;
     if (s.lb) this.register(s, task, readyAt);
-    if (task.fate === 'crash') this.schedule(this.now + this.crashAfterSeconds(s) * SECOND, () => this.crash(s, task));
+    if (task.fate === 'crash') this.schedule(this.now + this.crashAfterSeconds(s, task) * SECOND, () => this.crash(s, task));
     else if (task.fate === 'unhealthy') this.beginFailingChecks(s, task);
     else this.schedule(readyAt!, () => this.appReady(s, task));
     // Failing health checks are ignored until the grace period is over; then ECS acts on them.
@@ -721,6 +824,7 @@ export class EcsFleet implements FleetReadings {
     }
     task.everHealthy = true;
     task.healthyAt = this.now;
+    if (task.image?.kind === 'raises-alarm') this.imageServes(s, task.image);
     if (!task.deployment.hadHealthyTask) {
       task.deployment.hadHealthyTask = true;
       task.deployment.failedTasks = 0;
@@ -788,6 +892,58 @@ export class EcsFleet implements FleetReadings {
     return (s.lb ? s.lb.deregistrationDelaySeconds : s.spec.drainSeconds) * SECOND;
   }
 
+  // ---------------------------------------------------------------- raises-alarm images
+
+  /** A task of a raises-alarm image serves: the first one starts the clock towards the alarm. */
+  private imageServes(s: SimService, image: Extract<ImageBehaviour, { kind: 'raises-alarm' }>): void {
+    const episode = this.alarmEpisodes.get(episodeKey(s, image));
+    if (episode?.serving) return;
+    this.startAlarmEpisode(s, image, this.now + image.alarmAfterSeconds * SECOND);
+  }
+
+  private startAlarmEpisode(s: SimService, image: Extract<ImageBehaviour, { kind: 'raises-alarm' }>, alarmAt: number): void {
+    const key = episodeKey(s, image);
+    const episode = this.alarmEpisodes.get(key) ?? { generation: 0, serving: false, raised: false };
+    this.alarmEpisodes.set(key, episode);
+    episode.serving = true;
+    const generation = (episode.generation += 1);
+    this.schedule(alarmAt, () => {
+      // Only while the image still serves: rolled back in time, its errors never reached the threshold.
+      if (episode.generation !== generation || this.servingTasksOf(s, image.image).length === 0) return;
+      episode.raised = true;
+      const value = ERRORS_PER_MINUTE_BASE + ERRORS_PER_MINUTE_PER_TASK * this.servingTasksOf(s, image.image).length;
+      this.signalAlarm(s, image, true, Math.round(value * 10) / 10);
+    });
+  }
+
+  /** Its last serving task gone, the image's errors stop; the alarm returns to OK two minutes later. */
+  private imageStoppedServing(s: SimService, image: Extract<ImageBehaviour, { kind: 'raises-alarm' }>): void {
+    const episode = this.alarmEpisodes.get(episodeKey(s, image));
+    if (!episode?.serving || this.servingTasksOf(s, image.image).length > 0) return;
+    episode.serving = false;
+    const generation = (episode.generation += 1);
+    if (!episode.raised) return;
+    this.schedule(this.now + ALARM_RECOVERY_MS, () => {
+      if (episode.generation !== generation || !episode.raised) return;
+      episode.raised = false;
+      this.signalAlarm(s, image, false, 0);
+    });
+  }
+
+  /** Tasks of `image` serving traffic: running, not being stopped, and counted healthy once. */
+  private servingTasksOf(s: SimService, image: string): Task[] {
+    return s.tasks.filter((t) => t.image?.image === image && t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING' && t.everHealthy);
+  }
+
+  private signalAlarm(s: SimService, image: Extract<ImageBehaviour, { kind: 'raises-alarm' }>, breaching: boolean, value: number): void {
+    // The datapoint that crossed is the last complete one-minute period.
+    const datapointAt = Math.floor(this.now / (60 * SECOND)) * 60 * SECOND - 60 * SECOND;
+    const signal: ImageAlarmSignal = { alarmName: image.alarmName, service: s.name, image: image.image, breaching, value, datapointAt };
+    const episode = this.alarmEpisodes.get(episodeKey(s, image));
+    if (episode) episode.signal = breaching ? signal : undefined;
+    for (const listener of this.alarmListeners) listener(signal);
+  }
+
   // ---------------------------------------------------------------- failures and stops
 
   private scheduleRoutineLog(s: SimService, task: Task): void {
@@ -816,7 +972,7 @@ export class EcsFleet implements FleetReadings {
 
   private failPull(s: SimService, task: Task): void {
     if (task.lastStatus !== 'PENDING' || task.desiredStatus !== 'RUNNING') return;
-    const { image } = task.deployment.taskDef.container;
+    const image = task.image?.image ?? task.deployment.taskDef.container.image;
     const reason = `CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref ${image}: ${image}: not found: manifest unknown`;
     task.containerReason = reason;
     task.pullStoppedAt = this.now;
@@ -843,6 +999,7 @@ export class EcsFleet implements FleetReadings {
     task.runningUntil = this.now;
     setStatus(task, 'DEACTIVATING');
     this.emitTask(s, task);
+    if (task.image?.kind === 'raises-alarm') this.imageStoppedServing(s, task.image);
     const target = task.target;
     if (target) setTarget(target, 'draining', this.now, REASONS.draining.reason, REASONS.draining.description);
     this.schedule(this.now + drainMs, () => {
@@ -1042,6 +1199,8 @@ export class EcsFleet implements FleetReadings {
     RegisterTaskDefinition: (b) => this.registerTaskDefinition(b),
     DescribeTaskDefinition: (b) => this.describeTaskDefinition(b),
     ListTaskDefinitions: (b) => this.listTaskDefinitions(b),
+    DeregisterTaskDefinition: (b) => this.deregisterTaskDefinition(b),
+    ListTaskDefinitionFamilies: (b) => this.listTaskDefinitionFamilies(b),
   };
 
   private describeClusters(body: Body): unknown {
@@ -1109,6 +1268,10 @@ export class EcsFleet implements FleetReadings {
     if (desired !== undefined) this.checkCapacity(s, desired);
     this.refuseForController(s, { force, taskDefinition: td !== undefined, circuitBreaker: config.circuitBreaker !== undefined });
     const taskDef = td === undefined ? undefined : this.requireTaskDef(td, 'TaskDefinition not found.');
+    // "You can't update an existing service to reference an INACTIVE task definition" (ECS API
+    // Reference, DeregisterTaskDefinition); ECS answers ClientException "TaskDefinition is inactive"
+    // (as the AWS CLI reports it). A service already on an INACTIVE revision keeps running it.
+    if (taskDef?.status === 'INACTIVE') throw new AwsServiceError('ClientException', 'TaskDefinition is inactive');
     const primary = primaryOf(s);
     if (config.minimumHealthyPercent !== undefined) s.minimumHealthyPercent = config.minimumHealthyPercent;
     if (config.maximumPercent !== undefined) s.maximumPercent = config.maximumPercent;
@@ -1230,18 +1393,71 @@ export class EcsFleet implements FleetReadings {
     return { taskDefinition: td.definition, tags: td.tags };
   }
 
+  /**
+   * ECS API Reference, ListTaskDefinitions: `status` filters revisions (default ACTIVE); `sort` ASC
+   * lists by family name, then revision numerically (newest last), DESC reverses both; despite its
+   * name `familyPrefix` is "the full family name"; `maxResults` 1-100, then a `nextToken`.
+   * INACTIVE revisions "remain discoverable in your account indefinitely" (DeregisterTaskDefinition).
+   * Nothing is ever DELETE_IN_PROGRESS here: the sandbox has no DeleteTaskDefinitions.
+   */
   private listTaskDefinitions(body: Body): unknown {
-    // Despite its name, familyPrefix matches the whole family name on ECS.
     const family = optionalString(body, 'familyPrefix');
     const status = optionalString(body, 'status') ?? 'ACTIVE';
     const sort = optionalString(body, 'sort') ?? 'ASC';
     if (!['ASC', 'DESC'].includes(sort)) throw invalidParameter(`Invalid sort: ${sort}`);
     if (!['ACTIVE', 'INACTIVE', 'DELETE_IN_PROGRESS'].includes(status)) throw invalidParameter(`Invalid status: ${status}`);
-    const families = [...this.taskDefs.keys()].filter((f) => family === undefined || f === family).sort();
-    // Every revision here stays ACTIVE: the sandbox has no DeregisterTaskDefinition.
-    const arns = status === 'ACTIVE' ? families.flatMap((f) => this.taskDefs.get(f)!.map((t) => t.arn)) : [];
+    const families = [...this.taskDefs.keys()].filter((f) => family === undefined || f === family).sort(byCodeUnit);
+    // Revisions are kept ascending by number (10 after 9), so only the family order needs sorting.
+    const arns = families.flatMap((f) => this.taskDefs.get(f)!.filter((t) => t.status === status).map((t) => t.arn));
     const { page, nextToken } = paginate(sort === 'DESC' ? arns.reverse() : arns, body, 100);
     return { taskDefinitionArns: page, ...(nextToken ? { nextToken } : {}) };
+  }
+
+  /**
+   * ECS API Reference, ListTaskDefinitionFamilies: `familyPrefix` is a real prefix here; `status`
+   * ACTIVE keeps families with an ACTIVE revision, INACTIVE those without, ALL (the default) both.
+   */
+  private listTaskDefinitionFamilies(body: Body): unknown {
+    const prefix = optionalString(body, 'familyPrefix') ?? '';
+    const status = optionalString(body, 'status') ?? 'ALL';
+    if (!['ACTIVE', 'INACTIVE', 'ALL'].includes(status)) throw invalidParameter(`Invalid status: ${status}`);
+    const families = [...this.taskDefs.entries()]
+      .filter(([name, revisions]) => {
+        if (!name.startsWith(prefix)) return false;
+        const active = revisions.some((t) => t.status === 'ACTIVE');
+        return status === 'ALL' || (status === 'ACTIVE') === active;
+      })
+      .map(([name]) => name)
+      .sort(byCodeUnit);
+    const { page, nextToken } = paginate(families, body, 100);
+    return { families: page, ...(nextToken ? { nextToken } : {}) };
+  }
+
+  /**
+   * ECS API Reference, DeregisterTaskDefinition: "You must specify a revision" (family:revision or
+   * the full ARN); the revision becomes INACTIVE and is returned. Tasks and services using it keep
+   * running. Deregistering it again succeeds and returns it unchanged (evergreen-ci/cocoa's
+   * integration tests against ECS deregister the same revision twice without error).
+   */
+  private deregisterTaskDefinition(body: Body): unknown {
+    const ref = requiredString(body, 'taskDefinition');
+    const arnPrefix = this.arn('task-definition/');
+    const short = ref.startsWith(arnPrefix) ? ref.slice(arnPrefix.length) : ref;
+    // ECS's exact wording for a bare family was not findable in its documentation; this says what it refuses.
+    if (!short.includes(':')) {
+      throw new AwsServiceError('ClientException', `A revision must be specified to deregister a task definition: use family:revision or the full ARN, not "${ref}".`);
+    }
+    // The wording for a revision that does not exist was not findable either.
+    const td = this.findTaskDef(ref);
+    if (!td) throw new AwsServiceError('ClientException', 'The specified task definition does not exist.');
+    if (td.status === 'ACTIVE') {
+      td.status = 'INACTIVE';
+      td.deregisteredAt = this.now;
+      td.definition.status = 'INACTIVE';
+      td.definition.deregisteredAt = new Date(this.now);
+    }
+    this.recordCall('DeregisterTaskDefinition', body, [{ resourceType: 'AWS::ECS::TaskDefinition', resourceName: `${td.family}:${td.revision}` }]);
+    return { taskDefinition: td.definition };
   }
 
   // ---------------------------------------------------------------- task definitions
@@ -1255,7 +1471,8 @@ export class EcsFleet implements FleetReadings {
     const revisions = this.taskDefs.get(family) ?? [];
     const revision = (revisions.at(-1)?.revision ?? 0) + 1;
     const arn = this.arn(`task-definition/${family}:${revision}`);
-    const { tags, ...rest } = request;
+    // Read-only members a copied definition may carry (DescribeTaskDefinition's output) are ECS's to set.
+    const { tags, deregisteredAt: _deregisteredAt, ...rest } = request;
     const definition: Body = {
       networkMode: 'awsvpc',
       volumes: [],
@@ -1274,13 +1491,16 @@ export class EcsFleet implements FleetReadings {
       registeredAt: new Date(registeredAt),
       registeredBy: `arn:aws:sts::${this.scenario.accountId}:assumed-role/${CALLER}/${CALLER}`,
     };
-    const first = containers[0]!;
-    const containerHealthCheck = containers.some((c) => c.essential !== false && c.healthCheck !== undefined && c.healthCheck !== null);
+    const essential = containers.filter((c) => c.essential !== false);
+    const first = essential[0] ?? containers[0]!;
+    const containerHealthCheck = essential.some((c) => c.healthCheck !== undefined && c.healthCheck !== null);
     const td: TaskDef = {
       arn,
       family,
       revision,
       container: { name: String(first.name), image: String(first.image) },
+      essentialImages: essential.map((c) => String(c.image)),
+      status: 'ACTIVE',
       containerHealthCheck,
       definition,
       tags: Array.isArray(tags) ? tags : [],
@@ -1289,14 +1509,18 @@ export class EcsFleet implements FleetReadings {
     return td;
   }
 
-  /** family (latest revision), family:revision, or the full ARN. */
+  /**
+   * family:revision or the full ARN (ACTIVE or INACTIVE), or a bare family: its latest ACTIVE
+   * revision ("If a revision isn't specified, the latest ACTIVE revision is used", ECS API
+   * Reference, UpdateService and DescribeTaskDefinition).
+   */
   private findTaskDef(ref: string): TaskDef | undefined {
     const arnPrefix = this.arn('task-definition/');
     if (ref.startsWith('arn:') && !ref.startsWith(arnPrefix)) return undefined;
     const short = ref.startsWith(arnPrefix) ? ref.slice(arnPrefix.length) : ref;
     const [family = '', rev] = short.split(':');
     const revisions = this.taskDefs.get(family) ?? [];
-    return rev === undefined ? revisions.at(-1) : revisions.find((t) => String(t.revision) === rev);
+    return rev === undefined ? revisions.findLast((t) => t.status === 'ACTIVE') : revisions.find((t) => String(t.revision) === rev);
   }
 
   private requireTaskDef(ref: string, message: string): TaskDef {
@@ -1413,6 +1637,15 @@ function startedMessage(s: SimService, tasks: Task[]): string {
 
 function registeredMessage(s: SimService, count: number): string {
   return `(service ${s.name}) registered ${count} targets in (target-group ${s.lb!.targetGroupArn})`;
+}
+
+function episodeKey(s: SimService, image: ImageBehaviour): string {
+  return `${s.name}\u0000${image.image}`;
+}
+
+/** ECS lists family names in code-unit order (Array#sort's default), not by locale. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function countBy(values: string[]): Record<string, number> {

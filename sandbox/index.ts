@@ -10,7 +10,7 @@ import { silentLogger } from '#commons/logger';
 import { createHandlers } from '../handlers/registry.ts';
 import { VirtualClock, WallClock, type SimClock } from './clock.ts';
 import { AWS_CLOUDTRAIL, CloudTrailStore } from './cloudtrail.ts';
-import { AlarmStore, defaultAlarms, mountMonitoring } from './cloudwatch.ts';
+import { AlarmStore, defaultAlarms, imageAlarms, mountMonitoring } from './cloudwatch.ts';
 import { AAS_TARGET_PREFIX, ApplicationAutoScaling } from './autoscaling.ts';
 import { EcsFleet } from './ecs.ts';
 import { apiFaultInterceptor, seededRandom } from './faults.ts';
@@ -57,6 +57,8 @@ export interface CallRecord extends Omit<AwsJsonOutcome, 'body'> {
 }
 
 const CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
+/** The status page every service with a healthPath also serves (`<url>/<service>/api/v1/status`). */
+export const SMOKE_PATH = '/api/v1/status';
 const INTERESTING = ['service', 'services', 'cluster', 'desiredCount', 'forceNewDeployment', 'taskDefinition', 'logGroupName', 'filterPattern', 'name', 'stateMachineArn', 'ResourceId', 'MinCapacity', 'MaxCapacity', 'PolicyName'];
 
 /**
@@ -137,11 +139,16 @@ export class Sandbox {
     for (const machine of machines) sfn.addStateMachine(machine);
 
     // One alarm per service as a team would set it; `aws cloudwatch set-alarm-state` fires it.
-    const alarms = new AlarmStore({ clock, region: scenario.region, accountId: scenario.accountId, alarms: defaultAlarms(fleet), readings: fleet });
+    // A raises-alarm image's alarm too, unless one of that name exists; the image moves it as CloudWatch would.
+    const teamAlarms = defaultAlarms(fleet);
+    const errorAlarms = imageAlarms(fleet, scenario.images.flatMap((b) => (b.kind === 'raises-alarm' ? [{ service: b.service, alarmName: b.alarmName }] : [])), teamAlarms.map((a) => a.AlarmName));
+    const alarms = new AlarmStore({ clock, region: scenario.region, accountId: scenario.accountId, alarms: [...teamAlarms, ...errorAlarms], readings: fleet });
     const sns = new SnsTopics({ clock, region: scenario.region, accountId: scenario.accountId }, topicNames(template));
     const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines, alarms, template, sns);
     // EventBridge: alarms → start-incident, execution ends → record-incident (sandbox/eventbridge.ts).
     attachEventBridge(sandbox, { ...(options.incidents ? { settings: options.incidents } : {}), ...(options.echo ? { echo: true } : {}) });
+    // Raises-alarm images move their alarm through SetAlarmState's path, once EventBridge listens to it.
+    fleet.onImageAlarm((signal) => alarms.metricCrossed(signal.alarmName, signal));
     // Every API sees the fleet as of "now" on the virtual clock, then the scenario's faults.
     server.intercept(() => fleet.advanceTo(clock.nowMs()));
     // warn-flood faults write their WARN lines up to now before any API answers (sandbox/warn-flood.ts).
@@ -169,12 +176,15 @@ export class Sandbox {
     server.registerJson(AAS_TARGET_PREFIX, 'application-autoscaling', '1.1', sandbox.autoScaling.handle);
     for (const s of scenario.services) {
       if (!s.healthPath) continue;
-      server.route(`GET /${s.name}${s.healthPath}`, () => {
+      const answer = () => {
         fleet.advanceTo(clock.nowMs());
         return fleet.isHealthy(s.name)
           ? { status: 200, headers: { 'content-type': 'application/json' }, body: '{"status":"ok"}' }
           : { status: 503, headers: { 'content-type': 'application/json' }, body: '{"status":"unavailable"}' };
-      });
+      };
+      server.route(`GET /${s.name}${s.healthPath}`, answer);
+      // The deploy workflow's smoke check in drills: the application's status page, up when it is.
+      server.route(`GET /${s.name}${SMOKE_PATH}`, answer);
     }
     return sandbox;
   }

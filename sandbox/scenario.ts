@@ -192,6 +192,60 @@ const tableSpecSchema = z
   })
   .strict();
 
+/** How many image behaviours a scenario may list (each is looked up on every task launch). */
+export const MAX_SCENARIO_IMAGES = 50;
+/** Defaults of an image behaviour: seconds a crash-loop task runs, seconds of serving before a raises-alarm alarm fires. */
+export const IMAGE_CRASH_AFTER_SECONDS = 8;
+export const IMAGE_ALARM_AFTER_SECONDS = 120;
+const IMAGE_KINDS = ['bad-image', 'crash-loop', 'failing-health-check', 'raises-alarm'] as const;
+
+/**
+ * What one container image does when a service runs it — intrinsic to the image, so it wins over
+ * the service's faults and survives every restart: a deployment of that image fails (or raises
+ * its alarm) and a rollback to another image clears it. Matched on the exact image URI of the
+ * task definition's essential container.
+ *
+ * bad-image: never pulled (CannotPullContainerError). crash-loop: starts, exits after
+ * `crashAfterSeconds`. failing-health-check: runs, its health checks fail, it never serves.
+ * raises-alarm: runs healthy, but `alarmAfterSeconds` after its first task serves the service's
+ * alarm `alarmName` (default `<service>-5xx-errors`) goes to ALARM; two minutes after its last
+ * task stopped serving, back to OK.
+ */
+const imageBehaviourSchema = z
+  .object({
+    service: z.string().min(1),
+    image: z.string().min(1).max(1024),
+    kind: z.enum(IMAGE_KINDS),
+    /** crash-loop only; default 8. */
+    crashAfterSeconds: z.number().min(1).max(3600).optional(),
+    /** raises-alarm only; default 120. */
+    alarmAfterSeconds: z.number().min(0).max(24 * 3600).optional(),
+    /** raises-alarm only; default `<service>-5xx-errors` (created at start when no alarm has that name). */
+    alarmName: z.string().min(1).max(255).optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    // A field that belongs to another kind is a mistake in the scenario, not something to ignore.
+    const only = { crashAfterSeconds: 'crash-loop', alarmAfterSeconds: 'raises-alarm', alarmName: 'raises-alarm' } as const;
+    for (const [field, kind] of Object.entries(only)) {
+      if (b[field as keyof typeof only] !== undefined && b.kind !== kind) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `applies to kind "${kind}" only, not "${b.kind}"` });
+      }
+    }
+  })
+  .transform((b): ImageBehaviour => {
+    const { service, image } = b;
+    if (b.kind === 'crash-loop') return { service, image, kind: b.kind, crashAfterSeconds: b.crashAfterSeconds ?? IMAGE_CRASH_AFTER_SECONDS };
+    if (b.kind === 'raises-alarm') return { service, image, kind: b.kind, alarmAfterSeconds: b.alarmAfterSeconds ?? IMAGE_ALARM_AFTER_SECONDS, alarmName: b.alarmName ?? `${service}-5xx-errors` };
+    return { service, image, kind: b.kind };
+  });
+
+/** An entry of the scenario's `images`, defaults filled. */
+export type ImageBehaviour =
+  | { service: string; image: string; kind: 'bad-image' | 'failing-health-check' }
+  | { service: string; image: string; kind: 'crash-loop'; crashAfterSeconds: number }
+  | { service: string; image: string; kind: 'raises-alarm'; alarmAfterSeconds: number; alarmName: string };
+
 const cloudTrailSeedSchema = z
   .object({
     eventName: z.string().min(1),
@@ -225,6 +279,11 @@ export const scenarioSchema = z
       .optional(),
     faults: z.array(z.union([serviceFaultSchema, apiFaultSchema, eventFaultSchema])).default([]),
     cloudTrail: z.array(cloudTrailSeedSchema).default([]),
+    /** What particular container images do when deployed (a bad build, a crashing one, one that raises errors). */
+    images: z
+      .array(imageBehaviourSchema)
+      .max(MAX_SCENARIO_IMAGES, { error: (issue) => `${Array.isArray(issue.input) ? issue.input.length : 'too many'} images, over the ${MAX_SCENARIO_IMAGES} a scenario may list` })
+      .default([]),
     /** Lambda functions the sandbox serves (GetFunction, Invoke) — default: the runbook's <project>-governance (sandbox/lambda.ts). */
     functions: z.array(functionSpecSchema).max(50).optional(),
     /** DynamoDB tables created at start for the health check — default: <project>-governance-policies (sandbox/governance.ts). */
@@ -250,9 +309,10 @@ export type FunctionSpec = z.output<typeof functionSpecSchema>;
 export type TableSpec = z.output<typeof tableSpecSchema>;
 export type AutoScalingSpec = NonNullable<ServiceSpec['autoScaling']>;
 
-export interface Scenario extends Omit<z.output<typeof scenarioSchema>, 'cluster' | 'services'> {
+export interface Scenario extends Omit<z.output<typeof scenarioSchema>, 'cluster' | 'services' | 'images'> {
   cluster: string;
   services: ServiceSpec[];
+  images: ImageBehaviour[];
   serviceFaults: ServiceFault[];
   apiFaults: ApiFault[];
   eventFaults: EventFault[];
@@ -296,6 +356,16 @@ export function parseScenario(input: unknown): Scenario {
       }
       serviceFaults.push(f);
     } else apiFaults.push(f);
+  }
+  const seenImages = new Set<string>();
+  for (const [i, b] of s.images.entries()) {
+    if (!names.has(b.service)) {
+      throw new ScenarioError(`scenario field "images.${i}.service": no service named "${b.service}" (have: ${[...names].join(', ')})`);
+    }
+    // One fate per image of a service: two would leave which one applies to chance.
+    const key = `${b.service}\u0000${b.image}`;
+    if (seenImages.has(key)) throw new ScenarioError(`scenario field "images.${i}.image": ${shown(b.image)} is listed twice for service "${b.service}"`);
+    seenImages.add(key);
   }
   // The runbook's system comes with a recent deploy in its trail, the usual suspect in a P0.
   const cloudTrail =

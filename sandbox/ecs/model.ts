@@ -1,5 +1,5 @@
 import type { TargetState } from '../fleet-views.ts';
-import type { ServiceFault, ServiceSpec } from '../scenario.ts';
+import type { ImageBehaviour, ServiceFault, ServiceSpec } from '../scenario.ts';
 
 /** The simulated ECS service, its deployments, tasks and load-balancer targets. */
 
@@ -16,7 +16,13 @@ export interface TaskDef {
   arn: string;
   family: string;
   revision: number;
+  /** The essential container (the first one, if none is marked essential). */
   container: { name: string; image: string };
+  /** Images of every essential container: what a scenario's `images` entries match. */
+  essentialImages: string[];
+  /** ACTIVE until DeregisterTaskDefinition; an INACTIVE revision still runs, but nothing new may reference it. */
+  status: 'ACTIVE' | 'INACTIVE';
+  deregisteredAt?: number;
   /** Whether the essential container defines a health check (tasks then report HEALTHY/UNHEALTHY). */
   containerHealthCheck: boolean;
   /** The TaskDefinition object as DescribeTaskDefinition returns it. */
@@ -53,6 +59,8 @@ export interface Task {
   arn: string;
   deployment: Deployment;
   fate: Fate;
+  /** The scenario's behaviour of the task's image, when it has one (it decided the fate). */
+  image?: ImageBehaviour;
   /** Launch to RUNNING (slow-start stretches it). */
   startMs: number;
   /** RUNNING to the application answering its health check. */
