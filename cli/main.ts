@@ -17,6 +17,16 @@ Usage:
   incident-flows drill p2 [--service NAME] [--fault warn-flood|none] [--scenario FILE] [--json]
       P2 "Minor Issues": a WARN flood, the service's P2 alarm, WARN lines grouped by pattern, a fix
       scheduled for the next maintenance window — and no change to the service.
+  incident-flows drill deploy [--service NAME] [--fault none|bad-image|failing-health|alarm-during-bake] [--approval approve|reject] [--scenario FILE] [--json]
+      The Standard Deployment: backup, register, approval (played in Slack), update, wait, verify, bake on the
+      alarms; a failing image is rolled back on its own (default fault bad-image).
+  incident-flows drill rollback [--mode quick|full] [--service NAME] [--approval approve|reject] [--json]
+      A deploy, then the Rollback Procedure: quick (the previous revision) or full (restore the backup).
+  incident-flows deploy --service NAME (--image URI | --task-definition FAMILY:REV) [--environment production|staging]
+        [--bake-minutes N] [--alarm NAME]... [--smoke URL]... [--wait [--wait-minutes N]] [--json] [--endpoint URL]
+      Hand a built image to the deploy workflow (what a CI pipeline runs, docs/deployments.md). With --wait:
+      exit 0 deployed, 1 failed or rolled back, 3 still running when --wait-minutes ran out.
+  incident-flows rollback --service NAME [--mode quick|full] [--to-revision FAMILY:REV] [--wait] [--json] [--endpoint URL]
   incident-flows drill health-check [--fault none|service-down|lambda-down|table-missing|cpu-high] [--scenario FILE] [--json]
       The daily health check as its schedule starts it: one line per component, red for the fault's.
   incident-flows approve <approval-id> [--reason TEXT]
@@ -60,6 +70,9 @@ export async function main(argv: string[]): Promise<number> {
       const { approveCommand } = await import('./approve.ts');
       return approveCommand(rest, command === 'approve' ? 'approved' : 'rejected');
     }
+    case 'deploy':
+    case 'rollback':
+      return deploymentCommand(command, rest);
     case 'sandbox':
       return serve(rest);
     case undefined:
@@ -89,15 +102,18 @@ async function drill(args: string[]): Promise<number> {
       fault: { type: 'string' },
       approval: { type: 'string' },
       scenario: { type: 'string' },
+      mode: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   const workflow = positionals[0] ?? 'p0';
+  if (workflow === 'deploy' || workflow === 'rollback') return (await import('./drill-deploy.ts')).deploymentDrillCommand(workflow, values, positionals.slice(1));
+  if (values.mode !== undefined) throw new ScenarioError('--mode applies to drill rollback only');
   // P2 and the daily health check change nothing: their drills live in cli/drill-p2.ts and cli/drill-health.ts.
   if (workflow === 'p2') return (await import('./drill-p2.ts')).p2DrillCommand(values, positionals.slice(1));
   if (workflow === 'health-check') return (await import('./drill-health.ts')).healthDrillCommand(values, positionals.slice(1));
   if (workflow !== 'p0' && workflow !== 'p1') {
-    process.stderr.write(`incident-flows: drill "${printable(workflow)}" is not available — drill p0 (System Down) or p1 (Degraded Performance)\n`);
+    process.stderr.write(`incident-flows: drill "${printable(workflow)}" is not available — drill p0, p1, p2, health-check, deploy or rollback\n`);
     return 2;
   }
   if (positionals.length > 1) throw new ScenarioError(`unexpected argument "${printable(positionals[1]!)}" after "drill ${workflow}" — options start with --`);
@@ -166,6 +182,21 @@ async function portFree(port: number): Promise<void> {
     );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
   });
+}
+
+/** deploy and rollback (cli/deploy.ts): usage and input errors exit 2. */
+async function deploymentCommand(command: 'deploy' | 'rollback', args: string[]): Promise<number> {
+  quietSdkNotice();
+  const { deployCommand } = await import('./deploy.ts');
+  const { describeError, isUsageError, oneLine, endpointIn } = await import('./start.ts');
+  try {
+    return await deployCommand(command, args);
+  } catch (err) {
+    const usage = isUsageError(err);
+    process.stderr.write(`incident-flows ${command}: ${usage ? oneLine((err as Error).message) : describeError(err, endpointIn(args))}\n`);
+    debugStack(err);
+    return usage ? 2 : 1;
+  }
 }
 
 /** start, status, list, drill storm (cli/start.ts, cli/status.ts, cli/storm.ts): usage and input errors exit 2. */

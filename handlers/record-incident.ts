@@ -153,8 +153,12 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
   return { outcome: 'recorded', incidentId, service, result: summary.outcome, posted, released, report, first };
 }
 
-/** Outcomes that claim the service is fine: their alarms must agree, or a new incident opens. */
-const RECHECKED = new Set(['recovered', 'no-action']);
+/**
+ * Outcomes that claim the service is fine: their alarms must agree, or a new incident opens. An
+ * alarm while a deployment held the service was recorded on the deployment, not opened as a P0: a
+ * deployed or rolled-back service is looked at again after the cool-down too.
+ */
+const RECHECKED = new Set(['recovered', 'no-action', 'deployed', 'rolled-back']);
 
 /**
  * When people must take over: an escalation (including nobody approving), a timeout, an abort, a
@@ -162,14 +166,17 @@ const RECHECKED = new Set(['recovered', 'no-action']);
  */
 function needsPeople(facts: ExecutionFacts): boolean {
   if (facts.status === 'SUCCEEDED') return false;
-  return !(facts.status === 'FAILED' && facts.error === 'ApprovalRejected');
+  // A nested execution (the deploy's own rollback) ends inside its parent, which pages if it must.
+  if (typeof facts.input.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID === 'string') return false;
+  // A deployment that failed and was rolled back left the service as it was: the team is told, nobody is woken.
+  return !(facts.status === 'FAILED' && (facts.error === 'ApprovalRejected' || facts.error === 'DeploymentRolledBack'));
 }
 
 /**
  * What the first state answers a start input it refuses (handlers/commons/incident.ts
  * resolveIncident), and a cluster or service that does not exist (handlers/commons/ecs.ts).
  */
-const REFUSED_INPUT = new Set(['InvalidInputError', 'ServiceNotManagedError', 'ClusterNotFoundError', 'ServiceNotFoundError']);
+const REFUSED_INPUT = new Set(['InvalidInputError', 'ServiceNotManagedError', 'ClusterNotFoundError', 'ServiceNotFoundError', 'NoRollbackTargetError', 'DeploymentRefusedError', 'ServiceBusyError']);
 
 /**
  * A start the first state refused before anything was done — a typo at the console, a hostile

@@ -18,6 +18,13 @@ import { assessLoad } from './assess-load.ts';
 import { scaleOut } from './scale-out.ts';
 import { monitorLoad } from './monitor-load.ts';
 import { ScaleBacks } from '#safety/scale-backs';
+import { Backups } from '#deployments/backups';
+import { prepareDeploy } from './prepare-deploy.ts';
+import { prepareRollback } from './prepare-rollback.ts';
+import { applyRevision } from './apply-revision.ts';
+import { verifyDeployment } from './verify-deployment.ts';
+import { watchAlarms } from './watch-alarms.ts';
+import { discardRevision } from './discard-revision.ts';
 import type { ApprovalsConfig } from '#commons/approvals';
 import type { SlackApi } from '#commons/slack';
 import { createCheckHandlers, type CheckHandlerName } from './registry-checks.ts';
@@ -40,6 +47,13 @@ export const HANDLER_NAMES = [
   'assess-load',
   'scale-out',
   'monitor-load',
+  // Standard Deployment and Rollback (workflows/deploy.ts, workflows/rollback.ts).
+  'prepare-deploy',
+  'prepare-rollback',
+  'apply-revision',
+  'verify-deployment',
+  'watch-alarms',
+  'discard-revision',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
@@ -77,6 +91,7 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
   const points = new RestorePoints(clients.dynamo, config.incidentsTable);
   const scaleBacks = new ScaleBacks(clients.dynamo, config.incidentsTable);
   const incidents = new IncidentStore(clients.dynamo, config.incidentsTable);
+  const backups = new Backups(clients.dynamo, config.incidentsTable);
   return {
     // P2 "Minor Issues" and the daily health check.
     ...createCheckHandlers({ ...deps, logger: deps.logger ?? createLogger }, wrap),
@@ -94,6 +109,12 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
       scaleOut(e, { config, incidents, ecs: clients.ecs, elbv2: clients.elbv2, autoscaling: clients.autoscaling, clock, points, scaleBacks }),
     ),
     'monitor-load': wrap('monitor-load', (e) => monitorLoad(e, { ecs: clients.ecs, cloudwatch: clients.cloudwatch, clock, config })),
+    'prepare-deploy': wrap('prepare-deploy', (e) => prepareDeploy(e, { config, ecs: clients.ecs, cloudwatch: clients.cloudwatch, incidents, backups, clock })),
+    'prepare-rollback': wrap('prepare-rollback', (e) => prepareRollback(e, { config, ecs: clients.ecs, incidents, backups, clock })),
+    'apply-revision': wrap('apply-revision', (e) => applyRevision(e, { config, ecs: clients.ecs, elbv2: clients.elbv2, incidents, clock })),
+    'verify-deployment': wrap('verify-deployment', (e) => verifyDeployment(e, { ecs: clients.ecs, elbv2: clients.elbv2, clock, config, fetch: deps.fetch })),
+    'watch-alarms': wrap('watch-alarms', (e) => watchAlarms(e, { cloudwatch: clients.cloudwatch, ecs: clients.ecs, clock, config })),
+    'discard-revision': wrap('discard-revision', (e) => discardRevision(e, { ecs: clients.ecs, config })),
     'request-approval': wrap('request-approval', (e) => {
       if (!deps.approvals) throw new Error('request-approval needs the approvals deps (Slack and the approvals table)');
       const log = (deps.logger ?? createLogger)('request-approval');

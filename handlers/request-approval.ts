@@ -157,6 +157,8 @@ export function describeAction(action: string, incident: Incident): string {
       : `restart ${incident.service} (force a new deployment)`;
   }
   if (action === 'scale-out') return `scale ${incident.service} out (more tasks, within its maximum; scaled back after a quiet period)`;
+  if (action === 'deploy') return `deploy a new revision of ${incident.service} (rolled back on its own if it fails to stabilise, to verify, or an alarm fires while baking)`;
+  if (action === 'rollback') return `roll ${incident.service} back to an earlier revision`;
   return `${action} ${incident.service}`;
 }
 
@@ -169,6 +171,8 @@ function summariseEvidence(evidence: Record<string, unknown>, incident: Incident
   const logs = investigation?.logs as Loose;
   const summary: ApprovalEvidence = { reasons: Array.isArray(assessment?.reasons) ? (assessment.reasons as unknown[]).map(String).slice(0, 5) : [] };
   if (typeof assessment?.verdict === 'string') summary.verdict = assessment.verdict;
+  const deployment = evidence.deployment as Loose;
+  if (deployment) summary.reasons.push(...deploymentLines(deployment));
   if (incident.reason) summary.reason = incident.reason;
   if (changes?.unavailable) summary.changes = 'unavailable (CloudTrail could not be read)';
   else if (Array.isArray(changes?.changes)) {
@@ -180,6 +184,19 @@ function summariseEvidence(evidence: Record<string, unknown>, incident: Incident
     summary.errors = `${logs.count} ${String(logs.pattern ?? 'ERROR')} line(s)${top ? `; most frequent ×${top.count}: ${String(top.example ?? '').slice(0, 200)}` : ''}`;
   }
   return summary;
+}
+
+/** From → to, in revisions and images, and why this target (a rollback's choice). */
+function deploymentLines(d: Record<string, unknown>): string[] {
+  const side = (x: unknown) => {
+    const r = (x ?? {}) as { taskDefinition?: unknown; image?: unknown; desiredCount?: unknown };
+    const rev = String(r.taskDefinition ?? '?');
+    return `${rev.slice(rev.lastIndexOf('/') + 1)}${typeof r.image === 'string' ? ` (${r.image})` : ''}${typeof r.desiredCount === 'number' ? `, ${r.desiredCount} tasks` : ''}`;
+  };
+  const lines = [`from ${side(d.from)}`, `to ${side(d.to)}`];
+  if (typeof d.why === 'string') lines.push(`why this revision: ${d.why}`);
+  if (typeof d.environment === 'string') lines.push(`environment: ${d.environment}`);
+  return lines;
 }
 
 const defaults = once(() => {

@@ -42,7 +42,7 @@ const inputSchema = z
         wait: waitPlanSchema,
       })
       .loose(),
-    watch: z.enum(['restart', 'redeploy', 'scale-in', 'scale-out']).describe('which wait of the workflow this is'),
+    watch: z.enum(['restart', 'redeploy', 'scale-in', 'scale-out', 'deploy', 'rollback']).describe('which wait of the workflow this is'),
     execution: z.string().min(1).describe('the execution ARN ($$.Execution.Id)'),
     taskToken: z.string().min(1).describe('$$.Task.Token'),
   })

@@ -5,6 +5,8 @@ import type { Construct } from 'constructs';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/registry.ts';
 import { P0SystemDown } from '../workflows/p0-system-down.ts';
 import { P1Degraded } from '../workflows/p1-degraded.ts';
+import { Deploy } from '../workflows/deploy.ts';
+import { Rollback } from '../workflows/rollback.ts';
 import { Approvals } from './approvals.ts';
 import { Checks } from './checks.ts';
 import { logGroupOf, serviceSettingsOf, type StackConfig } from './config.ts';
@@ -27,6 +29,9 @@ export class IncidentFlowsStack extends Stack {
   readonly functions: Record<HandlerName, NodejsFunction>;
   readonly p0: P0SystemDown;
   readonly p1: P1Degraded;
+  /** Standard Deployment and the Rollback Procedure (workflows/deploy.ts, workflows/rollback.ts). */
+  readonly deploy: Deploy;
+  readonly rollback: Rollback;
   /** P1's way into start-incident's path when scaling did not help (handlers/escalate-incident.ts). */
   readonly escalateIncident: NodejsFunction;
   readonly approvals: Approvals;
@@ -71,6 +76,26 @@ export class IncidentFlowsStack extends Stack {
     });
     this.approvals.allowDecisionsFor(this.p1.stateMachine);
     this.stability.allowReleasesFor(p1Name);
+    const rollbackName = `${config.prefix}-rollback`;
+    this.rollback = new Rollback(this, 'Rollback', {
+      functions: this.functions,
+      stateMachineName: rollbackName,
+      requestApproval: this.approvals.requestApproval,
+      policy: this.approvals.policy,
+    });
+    const deployName = `${config.prefix}-deploy`;
+    this.deploy = new Deploy(this, 'Deploy', {
+      functions: this.functions,
+      rollback: this.rollback.stateMachine,
+      rollbackTimeout: this.rollback.timeout,
+      stateMachineName: deployName,
+      requestApproval: this.approvals.requestApproval,
+      policy: this.approvals.policy,
+    });
+    for (const [machine, name] of [[this.rollback.stateMachine, rollbackName], [this.deploy.stateMachine, deployName]] as const) {
+      this.approvals.allowDecisionsFor(machine);
+      this.stability.allowReleasesFor(name);
+    }
     this.paging = new Paging(this, 'Paging', { config });
     this.checks = new Checks(this, 'Checks', { config, assess: this.functions.assess, slackSecret: this.approvals.secret });
     // Alarm starts (one incident per service, remediation budget) and the incident record (docs/incidents.md).
@@ -80,10 +105,13 @@ export class IncidentFlowsStack extends Stack {
         'p0-system-down': this.p0.stateMachine,
         'p1-degraded': this.p1.stateMachine,
         'p2-minor': this.checks.p2.stateMachine,
+        // Deployments hold the service like incidents do; every end is recorded, reported and (if people must act) paged.
+        deploy: this.deploy.stateMachine,
+        rollback: this.rollback.stateMachine,
         // Not an incident procedure: registered so that its every end is recorded and reported too.
         'health-check': this.checks.healthCheck.stateMachine,
       },
-      longestExecution: [this.p0.timeout, this.p1.timeout].reduce((a, b) => (b.toSeconds() > a.toSeconds() ? b : a)),
+      longestExecution: [this.p0.timeout, this.p1.timeout, this.deploy.timeout, this.rollback.timeout].reduce((a, b) => (b.toSeconds() > a.toSeconds() ? b : a)),
       paging: this.paging,
       escalation: { fn: this.escalateIncident, machineNames: { 'p0-system-down': p0Name, 'p1-degraded': p1Name } },
     });
@@ -96,6 +124,11 @@ export class IncidentFlowsStack extends Stack {
     // P1's scale-out takes the lock and writes its restore point and scale-back like the restart does.
     this.incidents.table.grant(this.functions['scale-out'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
     this.functions['scale-out'].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
+    // Deploy and rollback take the lock and keep the pre-deployment backup in the incidents table.
+    for (const name of ['prepare-deploy', 'prepare-rollback', 'apply-revision'] as const) {
+      this.incidents.table.grant(this.functions[name], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+      this.functions[name].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
+    }
   }
 
   private handlerFunction(name: HandlerName, config: StackConfig): NodejsFunction {
@@ -112,6 +145,36 @@ export class IncidentFlowsStack extends Stack {
         LOG_LEVEL: config.logLevel,
       },
     });
+  }
+
+  /**
+   * Deploy and rollback: task definitions (Describe/List/Register/Deregister support no resource-level
+   * permissions in ECS's Service Authorization Reference, so '*'), passing the task's roles to ECS
+   * (RegisterTaskDefinition with taskRoleArn/executionRoleArn needs iam:PassRole, only to ECS tasks),
+   * the update, the ALB settings that size the wait, and the alarms the bake watches.
+   */
+  private grantDeployments(update: iam.PolicyStatement): void {
+    const fns = this.functions;
+    const describeTd = new iam.PolicyStatement({ actions: ['ecs:DescribeTaskDefinition'], resources: ['*'] });
+    for (const name of ['prepare-deploy', 'prepare-rollback'] as const) fns[name].addToRolePolicy(describeTd);
+    fns['prepare-rollback'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:ListTaskDefinitions'], resources: ['*'] }));
+    fns['prepare-deploy'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:RegisterTaskDefinition', 'ecs:TagResource'], resources: ['*'] }));
+    fns['prepare-deploy'].addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' })],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
+    );
+    fns['discard-revision'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:DeregisterTaskDefinition'], resources: ['*'] }));
+    fns['apply-revision'].addToRolePolicy(update);
+    fns['apply-revision'].addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'], resources: ['*'] }),
+    );
+    // DescribeAlarms supports no resource-level permissions.
+    const describeAlarms = new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] });
+    fns['watch-alarms'].addToRolePolicy(describeAlarms);
+    fns['prepare-deploy'].addToRolePolicy(describeAlarms);
   }
 
   private grantLeastPrivilege(config: StackConfig): void {
@@ -138,12 +201,15 @@ export class IncidentFlowsStack extends Stack {
     for (const statement of readTasks) {
       fns['watch-stability'].addToRolePolicy(statement);
       fns.verify.addToRolePolicy(statement);
+      fns['verify-deployment'].addToRolePolicy(statement);
     }
     // Target health and the target groups' settings (health-check cycle, deregistration delay) that size a wait.
     // These ELBv2 Describe* actions support no resource-level permissions.
     const readTargets = new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeTargetHealth'], resources: ['*'] });
     fns['watch-stability'].addToRolePolicy(readTargets);
     fns.verify.addToRolePolicy(readTargets);
+    fns['verify-deployment'].addToRolePolicy(readTargets);
+    this.grantDeployments(update);
     fns['restart-service'].addToRolePolicy(
       new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'], resources: ['*'] }),
     );

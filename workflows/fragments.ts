@@ -47,7 +47,7 @@ export interface WaitUntilStableProps {
   /** Sentence fragment naming what is watched, e.g. "the restart". */
   what: string;
   /** Which wait of the workflow this is (one watch per execution and wait). */
-  watch: 'restart' | 'redeploy' | 'scale-in' | 'scale-out';
+  watch: 'restart' | 'redeploy' | 'scale-in' | 'scale-out' | 'deploy' | 'rollback';
   watchStability: IFunction;
   /** JSONPath of the change's result (restart-service): startedAt, deploymentId, goal, wait plan. */
   changePath: string;
@@ -90,4 +90,9 @@ export function waitUntilStable(scope: Construct, p: WaitUntilStableProps): sfn.
     .when(sfn.Condition.booleanEquals(`${p.statePath}.stable`, true), p.onStable)
     .otherwise(p.onGaveUp);
   return wait.next(decide);
+}
+
+/** The outcome the record and the report show (`$.outcome`), then the end: "Record: recovered" → "Service recovered". */
+export function recordOutcome(scope: Construct, outcome: string, end: string): sfn.IChainable {
+  return new sfn.Pass(scope, `Record: ${outcome.replaceAll('-', ' ')}`, { result: sfn.Result.fromString(outcome), resultPath: '$.outcome' }).next(new sfn.Succeed(scope, end));
 }

@@ -110,6 +110,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-export function logGroupFor(config: Config, service: string): string {
+export function logGroupFor(config: Pick<Config, 'serviceSettings' | 'logGroupPattern'>, service: string): string {
   return config.serviceSettings[service]?.logGroup ?? config.logGroupPattern.replaceAll('{service}', service);
 }

@@ -67,3 +67,9 @@ export function isTransientAwsError(err: unknown): boolean {
   const status = e.$metadata?.httpStatusCode;
   return status !== undefined && status >= 500;
 }
+
+/** A rollback has nowhere known to go: no backup and no earlier ACTIVE revision. Nothing was changed. */
+export class NoRollbackTargetError extends IncidentFlowsError {}
+
+/** The service cannot be deployed to by this workflow (e.g. another deployment controller). Nothing was changed. */
+export class DeploymentRefusedError extends IncidentFlowsError {}

@@ -139,6 +139,7 @@ export function outcomeOf(facts: Pick<ExecutionFacts, 'status' | 'output' | 'err
     case 'SUCCEEDED':
       return typeof facts.output?.outcome === 'string' ? facts.output.outcome : 'succeeded';
     case 'FAILED':
+      if (facts.error === 'DeploymentRolledBack') return 'rolled-back';
       return facts.error === 'IncidentEscalated' ? 'escalated' : `failed${facts.error ? ` (${facts.error})` : ''}`;
     case 'TIMED_OUT':
       return 'timed-out';
@@ -403,7 +404,7 @@ export interface ReportPoster {
 
 /** The first line people see in the channel. */
 export function headline(incident: Pick<IncidentRecord, 'id' | 'service' | 'severity'>, outcome: string, mitigated: number | undefined): string {
-  const calm = ['recovered', 'no-action', 'dry-run', 'healthy', 'scheduled-fix'];
+  const calm = ['recovered', 'no-action', 'dry-run', 'healthy', 'scheduled-fix', 'deployed', 'already-deployed'];
   const icon = calm.includes(outcome) ? ':white_check_mark:' : ':rotating_light:';
   return `${icon} ${incident.severity} ${incident.service}: ${outcome}${mitigated !== undefined ? ` in ${seconds(mitigated)}` : ''} (incident ${incident.id})`;
 }

@@ -71,7 +71,8 @@ describe('least privilege', () => {
   const actionsOf = (s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
   test('ECS mutating actions are scoped to the configured cluster and services, never "*"', () => {
-    const mutating = statements().filter((s) => actionsOf(s).some((a) => /^ecs:(Update|Create|Delete|Stop|Run|Register|Deregister)/.test(a)));
+    // Task definition (de)registration is the exception: ECS supports no resource-level permissions there (next test).
+    const mutating = statements().filter((s) => actionsOf(s).some((a) => /^ecs:(Update|Create|Delete|Stop|Run)/.test(a)));
     expect(mutating.length).toBeGreaterThan(0);
     for (const s of mutating) {
       const list = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
@@ -80,6 +81,15 @@ describe('least privilege', () => {
       expect(rendered).toContain(':service/payments-prod/ledger');
       expect(rendered).toContain(':service/payments-prod/billing');
     }
+  });
+
+  test('task definitions are registered and deregistered only by the deploy steps, and task roles pass only to ECS tasks', () => {
+    const registering = statements().filter((s) => actionsOf(s).some((a) => /^ecs:(Register|Deregister)TaskDefinition$/.test(a)));
+    expect(registering.length).toBe(2);
+    for (const s of registering) expect(actionsOf(s).every((a) => /^ecs:((Register|Deregister)TaskDefinition|TagResource)$/.test(a))).toBe(true);
+    const passRole = statements().filter((s) => actionsOf(s).includes('iam:PassRole')) as { Condition?: unknown }[];
+    expect(passRole.length).toBe(1);
+    expect(passRole[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
   });
 
   test('no statement grants ecs:* or a wildcard action', () => {

@@ -1,0 +1,157 @@
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import * as z from 'zod';
+import { documentClient, ecsClient, once } from '#commons/clients';
+import { systemClock, type Clock } from '#commons/clock';
+import { configFromEnv, type Config } from '#commons/config';
+import { describeService } from '#commons/ecs';
+import { DeploymentRefusedError, InvalidInputError, NoRollbackTargetError, ServiceBusyError } from '#commons/errors';
+import { requireManaged } from '#commons/incident';
+import { IncidentStore } from '#commons/incidents';
+import { createLogger } from '#commons/logger';
+import { step } from '#commons/step';
+import { parseInput } from '#commons/validation';
+import { Backups, type Backup } from '#deployments/backups';
+import { containerOf, describeRevision, parseRevision, previousActiveRevision } from '#deployments/revisions';
+import { rollbackInputSchema, type DeploymentPlan, type RollbackInput } from '#deployments/schemas';
+import { checkUrls, incidentOf, type PreparedChange } from './prepare-deploy.ts';
+
+export interface PrepareRollbackDeps {
+  config: Pick<Config, 'defaultCluster' | 'managedServices' | 'serviceSettings' | 'logGroupPattern' | 'expectedStartSeconds' | 'lockSeconds'>;
+  ecs: ECSClient;
+  incidents: IncidentStore;
+  backups: Backups;
+  clock: Clock;
+}
+
+const eventSchema = z
+  .object({
+    input: z.unknown(),
+    execution: z.string().regex(/^arn:aws[\w-]*:states:/, 'must be the execution ARN ($$.Execution.Id)'),
+  })
+  .strict();
+
+/**
+ * Runbook › Rollback Procedure, up to the update: where to go back to, decided from what AWS and the
+ * backup say — never an unknown or INACTIVE revision.
+ * - quick: the revision the service ran before its current deployment (that deployment's backup),
+ *   else the newest ACTIVE revision of the family below the current one;
+ * - full: the pre-deployment backup as it was (revision, desired count, deployment configuration).
+ * A nested rollback (the deploy workflow's automatic one) acts under its parent's hold on the service.
+ */
+export async function prepareRollback(event: unknown, deps: PrepareRollbackDeps): Promise<PreparedChange> {
+  const { input: raw, execution } = parseInput(eventSchema, event, 'prepare-rollback input');
+  const input = parseInput(rollbackInputSchema, raw, 'start input');
+  const cluster = input.cluster ?? deps.config.defaultCluster;
+  if (!cluster) throw new InvalidInputError('invalid start input: field "cluster" is required — name the ECS cluster, or configure DEFAULT_CLUSTER');
+  requireManaged(deps.config, input.service);
+  const settings = deps.config.serviceSettings[input.service] ?? {};
+  checkUrls(input, settings.healthUrl);
+  const parent = input.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID;
+  if (input.automatic && !parent) throw new InvalidInputError('field "automatic": only the deploy workflow\'s own rollback is automatic — remove the field; a rollback started by hand follows the approval policy');
+
+  const service = await describeService(deps.ecs, cluster, input.service);
+  const controller = service.deploymentController?.type ?? 'ECS';
+  if (controller !== 'ECS') throw new DeploymentRefusedError(`${input.service} uses the ${controller} deployment controller: roll it back with ${controller === 'CODE_DEPLOY' ? 'CodeDeploy' : 'its own deployer'}. Nothing was changed.`);
+  const currentArn = service.taskDefinition ?? '';
+  const current = await describeRevision(deps.ecs, currentArn, 'service');
+  const from = {
+    taskDefinition: current.definition.taskDefinitionArn ?? currentArn,
+    ...imageOf(current.definition),
+    desiredCount: service.desiredCount ?? 0,
+    ...(service.deploymentConfiguration ? { deploymentConfiguration: service.deploymentConfiguration as Record<string, unknown> } : {}),
+  };
+  const backup = await deps.backups.get(cluster, input.service, input.deployment);
+  if (input.deployment && !backup) throw new InvalidInputError(`field "deployment": no backup of ${input.service} taken by deployment "${input.deployment}" — omit the field to use the latest backup`);
+  const target = input.mode === 'full' ? await fullTarget(deps.ecs, input, backup) : await quickTarget(deps.ecs, input, from.taskDefinition, backup, Boolean(parent));
+
+  const holder = parent ?? execution;
+  const plan: DeploymentPlan = {
+    kind: 'rollback',
+    mode: input.mode,
+    service: input.service,
+    cluster,
+    holder,
+    from,
+    to: target.to,
+    ...(target.backup ? { backup: target.backup } : {}),
+    needsApproval: input.requireApproval,
+    ...(parent && input.automatic ? { automatic: true } : {}),
+    bakeMinutes: 0,
+    ...((input.healthUrl ?? settings.healthUrl) ? { healthUrl: input.healthUrl ?? settings.healthUrl } : {}),
+    smokeChecks: input.smokeChecks,
+    dryRun: input.dryRun,
+    why: target.why,
+  };
+  const prepared = { incident: incidentOf(input, cluster, deps.config), deployment: plan, noChange: false };
+  if (input.dryRun) return prepared;
+  // A nested rollback acts under its parent's hold (a deploy holds the service until it ends); any other takes the service itself.
+  if (!(await deps.incidents.holdForChange({ service: input.service, executionArn: holder, now: deps.clock.now(), lockSeconds: deps.config.lockSeconds, severity: 'P0' }))) {
+    const lock = await deps.incidents.lock(input.service);
+    throw new ServiceBusyError(`${input.service} is held by ${lock?.executionArn ?? lock?.incidentId ?? 'another execution'} (a deployment or an incident): this rollback changed nothing — wait for it to end (incident-flows status)`);
+  }
+  return prepared;
+}
+
+interface Target {
+  to: DeploymentPlan['to'];
+  backup?: string;
+  why: string;
+}
+
+async function quickTarget(ecs: ECSClient, input: RollbackInput, currentArn: string, backup: Backup | undefined, nested: boolean): Promise<Target> {
+  const current = parseRevision(currentArn);
+  if (input.toRevision) {
+    const { definition } = await describeRevision(ecs, input.toRevision, 'toRevision');
+    if (definition.status !== 'ACTIVE') throw new InvalidInputError(`field "toRevision": ${input.toRevision} is ${definition.status} (deregistered) — ECS runs no new tasks from it; name an ACTIVE revision`);
+    if (definition.family !== current.family) throw new InvalidInputError(`field "toRevision": ${input.toRevision} is of family "${definition.family}", but ${input.service} runs "${current.family}"`);
+    if (definition.taskDefinitionArn === currentArn) throw new InvalidInputError(`field "toRevision": ${input.service} already runs ${input.toRevision}`);
+    return { to: { taskDefinition: definition.taskDefinitionArn!, ...imageOf(definition) }, why: `${input.toRevision}, as asked` };
+  }
+  // The backup belongs to the current deployment if that deployment moved the service to what it runs now
+  // (a nested rollback restores its parent's backup whatever the service runs: the update may not have applied).
+  let skipped = '';
+  if (backup && (nested || backup.newRevision === currentArn) && backup.taskDefinition !== currentArn) {
+    const { definition } = await describeRevision(ecs, backup.taskDefinition, 'deployment');
+    if (definition.status === 'ACTIVE') return { to: { taskDefinition: backup.taskDefinition, ...(backup.image ? { image: backup.image } : {}) }, backup: backup.deployment, why: `the revision before deployment ${backup.deployment} (backup taken ${backup.takenAt})` };
+    skipped = ` (the backup's ${backup.taskDefinition} is ${definition.status})`;
+  } else if (backup && nested && backup.taskDefinition === currentArn) {
+    return { to: { taskDefinition: currentArn, ...(backup.image ? { image: backup.image } : {}) }, backup: backup.deployment, why: `the service still runs ${currentArn}, the revision before deployment ${backup.deployment}` };
+  }
+  const previous = await previousActiveRevision(ecs, current.family, current.revision);
+  if (!previous) {
+    throw new NoRollbackTargetError(`no previous revision of ${input.service} to roll back to: no backup of its current deployment${skipped} and no ACTIVE revision of "${current.family}" below ${current.revision} — nothing was changed`);
+  }
+  const { definition } = await describeRevision(ecs, previous, 'service');
+  return { to: { taskDefinition: previous, ...imageOf(definition) }, why: `the newest ACTIVE revision of ${current.family} below ${current.revision}${skipped}` };
+}
+
+async function fullTarget(ecs: ECSClient, input: RollbackInput, backup: Backup | undefined): Promise<Target> {
+  if (!backup) throw new NoRollbackTargetError(`no pre-deployment backup of ${input.service}: nothing to restore — use "mode": "quick" (the previous revision). Nothing was changed.`);
+  const { definition } = await describeRevision(ecs, backup.taskDefinition, 'deployment');
+  if (definition.status !== 'ACTIVE') throw new NoRollbackTargetError(`the backup of deployment ${backup.deployment} names ${backup.taskDefinition}, which is ${definition.status}: a full rollback cannot restore it — use "mode": "quick". Nothing was changed.`);
+  return {
+    to: {
+      taskDefinition: backup.taskDefinition,
+      ...(backup.image ? { image: backup.image } : {}),
+      ...(backup.desiredCount !== undefined ? { desiredCount: backup.desiredCount } : {}),
+      ...(backup.deploymentConfiguration ? { deploymentConfiguration: backup.deploymentConfiguration } : {}),
+    },
+    backup: backup.deployment,
+    why: `the backup taken ${backup.takenAt} before deployment ${backup.deployment}`,
+  };
+}
+
+function imageOf(definition: Parameters<typeof containerOf>[0]): { image?: string } {
+  try {
+    return { image: containerOf(definition, undefined).image };
+  } catch {
+    return {};
+  }
+}
+
+const defaults = once(() => {
+  const config = configFromEnv();
+  return { config, ecs: ecsClient(), incidents: new IncidentStore(documentClient(), config.incidentsTable), backups: new Backups(documentClient(), config.incidentsTable), clock: systemClock };
+});
+const log = once(() => createLogger('prepare-rollback'));
+export const handler = step('prepare-rollback', log, (event) => prepareRollback(event, defaults()));
