@@ -4,15 +4,16 @@ import { documentClient, ecsClient, once } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { configFromEnv, type Config } from '#commons/config';
 import { describeService } from '#commons/ecs';
-import { DeploymentRefusedError, InvalidInputError, NoRollbackTargetError, ServiceBusyError } from '#commons/errors';
+import { DeploymentRefusedError, InvalidInputError, ServiceBusyError } from '#commons/errors';
 import { requireManaged } from '#commons/incident';
 import { IncidentStore } from '#commons/incidents';
 import { createLogger } from '#commons/logger';
 import { step } from '#commons/step';
 import { parseInput } from '#commons/validation';
-import { Backups, type Backup } from '#deployments/backups';
-import { containerOf, describeRevision, parseRevision, previousActiveRevision } from '#deployments/revisions';
-import { rollbackInputSchema, type DeploymentPlan, type RollbackInput } from '#deployments/schemas';
+import { Backups } from '#deployments/backups';
+import { fullTarget, imageOf, quickTarget } from '#deployments/targets';
+import { describeRevision } from '#deployments/revisions';
+import { rollbackInputSchema, type DeploymentPlan } from '#deployments/schemas';
 import { checkUrls, incidentOf, type PreparedChange } from './prepare-deploy.ts';
 
 export interface PrepareRollbackDeps {
@@ -90,63 +91,6 @@ export async function prepareRollback(event: unknown, deps: PrepareRollbackDeps)
     throw new ServiceBusyError(`${input.service} is held by ${lock?.executionArn ?? lock?.incidentId ?? 'another execution'} (a deployment or an incident): this rollback changed nothing — wait for it to end (incident-flows status)`);
   }
   return prepared;
-}
-
-interface Target {
-  to: DeploymentPlan['to'];
-  backup?: string;
-  why: string;
-}
-
-async function quickTarget(ecs: ECSClient, input: RollbackInput, currentArn: string, backup: Backup | undefined, nested: boolean): Promise<Target> {
-  const current = parseRevision(currentArn);
-  if (input.toRevision) {
-    const { definition } = await describeRevision(ecs, input.toRevision, 'toRevision');
-    if (definition.status !== 'ACTIVE') throw new InvalidInputError(`field "toRevision": ${input.toRevision} is ${definition.status} (deregistered) — ECS runs no new tasks from it; name an ACTIVE revision`);
-    if (definition.family !== current.family) throw new InvalidInputError(`field "toRevision": ${input.toRevision} is of family "${definition.family}", but ${input.service} runs "${current.family}"`);
-    if (definition.taskDefinitionArn === currentArn) throw new InvalidInputError(`field "toRevision": ${input.service} already runs ${input.toRevision}`);
-    return { to: { taskDefinition: definition.taskDefinitionArn!, ...imageOf(definition) }, why: `${input.toRevision}, as asked` };
-  }
-  // The backup belongs to the current deployment if that deployment moved the service to what it runs now
-  // (a nested rollback restores its parent's backup whatever the service runs: the update may not have applied).
-  let skipped = '';
-  if (backup && (nested || backup.newRevision === currentArn) && backup.taskDefinition !== currentArn) {
-    const { definition } = await describeRevision(ecs, backup.taskDefinition, 'deployment');
-    if (definition.status === 'ACTIVE') return { to: { taskDefinition: backup.taskDefinition, ...(backup.image ? { image: backup.image } : {}) }, backup: backup.deployment, why: `the revision before deployment ${backup.deployment} (backup taken ${backup.takenAt})` };
-    skipped = ` (the backup's ${backup.taskDefinition} is ${definition.status})`;
-  } else if (backup && nested && backup.taskDefinition === currentArn) {
-    return { to: { taskDefinition: currentArn, ...(backup.image ? { image: backup.image } : {}) }, backup: backup.deployment, why: `the service still runs ${currentArn}, the revision before deployment ${backup.deployment}` };
-  }
-  const previous = await previousActiveRevision(ecs, current.family, current.revision);
-  if (!previous) {
-    throw new NoRollbackTargetError(`no previous revision of ${input.service} to roll back to: no backup of its current deployment${skipped} and no ACTIVE revision of "${current.family}" below ${current.revision} — nothing was changed`);
-  }
-  const { definition } = await describeRevision(ecs, previous, 'service');
-  return { to: { taskDefinition: previous, ...imageOf(definition) }, why: `the newest ACTIVE revision of ${current.family} below ${current.revision}${skipped}` };
-}
-
-async function fullTarget(ecs: ECSClient, input: RollbackInput, backup: Backup | undefined): Promise<Target> {
-  if (!backup) throw new NoRollbackTargetError(`no pre-deployment backup of ${input.service}: nothing to restore — use "mode": "quick" (the previous revision). Nothing was changed.`);
-  const { definition } = await describeRevision(ecs, backup.taskDefinition, 'deployment');
-  if (definition.status !== 'ACTIVE') throw new NoRollbackTargetError(`the backup of deployment ${backup.deployment} names ${backup.taskDefinition}, which is ${definition.status}: a full rollback cannot restore it — use "mode": "quick". Nothing was changed.`);
-  return {
-    to: {
-      taskDefinition: backup.taskDefinition,
-      ...(backup.image ? { image: backup.image } : {}),
-      ...(backup.desiredCount !== undefined ? { desiredCount: backup.desiredCount } : {}),
-      ...(backup.deploymentConfiguration ? { deploymentConfiguration: backup.deploymentConfiguration } : {}),
-    },
-    backup: backup.deployment,
-    why: `the backup taken ${backup.takenAt} before deployment ${backup.deployment}`,
-  };
-}
-
-function imageOf(definition: Parameters<typeof containerOf>[0]): { image?: string } {
-  try {
-    return { image: containerOf(definition, undefined).image };
-  } catch {
-    return {};
-  }
 }
 
 const defaults = once(() => {

@@ -5,7 +5,7 @@ import { documentClient, ecsClient, once, sfnClient, snsClient } from '#commons/
 import { systemClock, type Clock } from '#commons/clock';
 import { IncidentStore, incidentIdOf, incidentSettingsFromEnv, type IncidentRecord, type IncidentSettings } from '#commons/incidents';
 import { createLogger, type Logger } from '#commons/logger';
-import { headline, renderReport, summariseExecution, type ExecutionFacts, type ExecutionSummary, type ReportPoster } from '#commons/report';
+import { changeKindOf, headline, renderReport, summariseExecution, type ExecutionFacts, type ExecutionSummary, type ReportPoster } from '#commons/report';
 import { escapeSlackText, fetchSlackApi, loadSlackSecrets, onceAsync, type SlackApi } from '#commons/slack';
 import { severitySchema } from '#commons/alarms';
 import { step } from '#commons/step';
@@ -124,7 +124,7 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
   const refused = refusedStart(facts, fullLog, summary, settlement, known?.trigger ?? input.trigger);
   const text = refused
     ? `:information_source: ${severity} ${service}: start input refused (${facts.error}), nothing changed, nobody paged (incident ${incidentId})`
-    : headline(record, summary.outcome, timeToMitigate);
+    : headline(record, summary.outcome, timeToMitigate, changeKindOf(executionArn));
   let posted = false;
   if (first) {
     try {
@@ -144,7 +144,7 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       incidentId,
       executionArn,
       severity,
-      details: `${facts.name} ended ${facts.status}${facts.error ? ` (${facts.error})` : ''}: ${facts.cause ?? summary.outcome}.${settlement === 'failed' ? ' Putting the desired count back FAILED: see the page about it.' : settlement?.restored ? ` The desired count was restored ${settlement.from} → ${settlement.to}.` : ''}`,
+      details: `${facts.name} ended ${facts.status}${facts.error ? ` (${facts.error})` : ''}: ${facts.cause ?? summary.outcome}.${settlement === 'failed' ? ' Putting the desired count back FAILED: see the page about it.' : settlement?.restored ? ` The desired count was restored ${settlement.from} → ${settlement.to}.` : ''}${changeKindOf(executionArn) === 'deploy' ? ` A deploy stopped or escalated may leave ECS rolling out its new revision: check the service, and to go back to the revision before it run \`incident-flows rollback --service ${service} --deployment ${facts.name}\`.` : ''}`,
       dedupKey: `end:${attempt}`,
     });
   }

@@ -173,6 +173,11 @@ function summariseEvidence(evidence: Record<string, unknown>, incident: Incident
   if (typeof assessment?.verdict === 'string') summary.verdict = assessment.verdict;
   const deployment = evidence.deployment as Loose;
   if (deployment) summary.reasons.push(...deploymentLines(deployment));
+  // P0's choice between a rollback and a restart (handlers/choose-fix.ts): Reject means "restart instead".
+  const decision = evidence.decision as Loose;
+  if (decision && Array.isArray(decision.reasons)) {
+    summary.reasons.push(`evidence points to a ${String(decision.fix)}${typeof decision.rollbackTo === 'string' ? ` to ${decision.rollbackTo.slice(decision.rollbackTo.lastIndexOf('/') + 1)}` : ''}:`, ...(decision.reasons as unknown[]).map(String).slice(0, 5), 'Approve: roll back. Reject: restart instead.');
+  }
   if (incident.reason) summary.reason = incident.reason;
   if (changes?.unavailable) summary.changes = 'unavailable (CloudTrail could not be read)';
   else if (Array.isArray(changes?.changes)) {

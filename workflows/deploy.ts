@@ -138,7 +138,7 @@ export class Deploy extends Construct {
         what: 'the deployment',
         workflow: WORKFLOW,
         action: 'deploy',
-        severity: 'P2',
+        severity: 'Deploy',
         requestApproval: props.requestApproval,
         escalation: rule.escalation,
         evidence: { deployment: '$.deployment' },

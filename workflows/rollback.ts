@@ -69,7 +69,7 @@ export class Rollback extends Construct {
         what: 'the rollback',
         workflow: WORKFLOW,
         action: 'rollback',
-        severity: 'P1',
+        severity: 'Rollback',
         requestApproval: props.requestApproval,
         escalation: rule.escalation,
         evidence: { deployment: '$.deployment' },

@@ -170,6 +170,8 @@ export function failureText(state: string | undefined, error: string | undefined
  * history names functions by their deployed names, not by handler. The drill's timeline uses it too.
  */
 export function describeStepResult(out: R): string {
+  const deployLine = describeDeploymentStep(out);
+  if (deployLine !== undefined) return deployLine;
   if (out.assessment) return `${out.assessment.verdict}: ${(out.assessment.reasons as string[] | undefined)?.join('; ') ?? ''}`;
   if (Array.isArray(out.changes) && 'since' in out) return `${out.changes.length} change(s) since ${String(out.since).slice(11, 16)}${out.suspect ? `; newest: ${out.suspect}` : ''}`;
   if ('pattern' in out && Array.isArray(out.top)) {
@@ -214,7 +216,37 @@ export function describeStepResult(out: R): string {
   return 'done';
 }
 
+/** The deploy and rollback steps (handlers/prepare-deploy.ts … watch-alarms.ts), and the nested rollback's answer. */
+function describeDeploymentStep(out: R): string | undefined {
+  const rev = (arn: unknown) => (typeof arn === 'string' ? arn.slice(arn.lastIndexOf('/') + 1) : '?');
+  if (out.deployment && 'noChange' in out) {
+    const d = out.deployment as R;
+    if (out.noChange) return `already runs ${rev(d.to?.taskDefinition)}: nothing to do`;
+    const to = `${rev(d.to?.taskDefinition)}${d.to?.image ? ` (${String(d.to.image).slice(String(d.to.image).lastIndexOf('/') + 1)})` : ''}`;
+    const plan = `${d.dryRun ? 'DRY RUN, would go ' : ''}${rev(d.from?.taskDefinition)} → ${to}${typeof d.to?.desiredCount === 'number' ? `, ${d.to.desiredCount} tasks` : ''}`;
+    return d.kind === 'rollback' ? `${plan}: ${String(d.why ?? '')}` : `${plan}${d.registered ? ' (registered; backup written)' : ' (backup written)'}`;
+  }
+  if ('taskDefinition' in out && out.goal === 'serving' && Array.isArray(out.changes)) {
+    return `UpdateService → ${rev(out.taskDefinition)}${(out.changes as R[])[0]?.desiredCount !== undefined ? `, desired ${(out.changes as R[])[0]!.desiredCount}` : ''}`;
+  }
+  if ('verified' in out && Array.isArray(out.reasons)) return `${out.verified ? 'verified' : 'NOT verified'}: ${(out.reasons as unknown[]).map(String).join('; ')}`;
+  if ('quiet' in out && Array.isArray(out.watched)) {
+    if (!out.quiet) return `FIRING: ${(out.firing as R[]).map((f) => `${f.alarm} (${String(f.reason).slice(0, 120)})`).join('; ')}`;
+    return `${out.watched.length} alarm(s) OK${out.done ? ': baked' : `, baking until ${String(out.until).slice(11, 16)}`}`;
+  }
+  if ((out.fix === 'rollback' || out.fix === 'restart') && Array.isArray(out.reasons)) return `${String(out.fix).toUpperCase()}: ${(out.reasons as unknown[]).map(String).join('; ')}`;
+  if ('discarded' in out && typeof out.why === 'string') return out.discarded ? `deregistered ${rev(out.discarded)}: ${out.why}` : out.why;
+  if (typeof out.ExecutionArn === 'string' && typeof out.Status === 'string') {
+    const outcome = (out.Output as R | undefined)?.outcome;
+    return `rollback execution ${String(out.Name ?? '')} ${out.Status}${outcome ? `: ${String(outcome)}` : ''}`;
+  }
+  return undefined;
+}
+
 function actionOf(out: R, at: string): IncidentAction | undefined {
+  if ('taskDefinition' in out && out.goal === 'serving' && Array.isArray(out.changes)) {
+    return { at, what: describeStepResult(out), planned: false, changes: out.changes };
+  }
   if ('desiredBefore' in out && Array.isArray(out.changes)) {
     return { at, what: describeStepResult(out), planned: out.dryRun === true, changes: out.changes };
   }
@@ -278,6 +310,12 @@ export interface ReportInput {
   summary: ExecutionSummary;
 }
 
+/** A deploy or rollback execution (state machine `<prefix>-deploy` / `<prefix>-rollback`): a change, not an incident. */
+export function changeKindOf(executionArn: string): 'deploy' | 'rollback' | undefined {
+  const machine = executionArn.split(':')[6] ?? '';
+  return machine.endsWith('-deploy') ? 'deploy' : machine.endsWith('-rollback') ? 'rollback' : undefined;
+}
+
 /** The post-incident report: summary, timeline, changes found, errors seen, actions, approvals, durations. */
 export function renderReport({ incident, execution, summary }: ReportInput): string {
   const ev = summary.evidence;
@@ -285,15 +323,16 @@ export function renderReport({ incident, execution, summary }: ReportInput): str
   const trigger =
     incident.trigger.kind === 'alarm' ? `CloudWatch alarm \`${incident.trigger.alarmName ?? '?'}\`` : `${incident.trigger.kind} start${incident.trigger.by ? ` by ${incident.trigger.by}` : ''}`;
   const lines: string[] = [];
-  lines.push(`# Incident ${incident.id}: ${incident.service} (${incident.severity}) — ${summary.outcome.toUpperCase()}`, '');
+  const change = changeKindOf(execution.executionArn);
+  lines.push(change ? `# ${change === 'deploy' ? 'Deployment' : 'Rollback'} ${incident.id}: ${incident.service} — ${summary.outcome.toUpperCase()}` : `# Incident ${incident.id}: ${incident.service} (${incident.severity}) — ${summary.outcome.toUpperCase()}`, '');
   lines.push('| | |', '|---|---|');
   lines.push(`| Service | ${incident.service}${cluster ? ` in ${cluster}` : ''} |`);
-  lines.push(`| Severity | ${incident.severity} |`);
+  if (!change) lines.push(`| Severity | ${incident.severity} |`);
   lines.push(`| Trigger | ${trigger} |`);
   lines.push(`| Outcome | **${summary.outcome}** (execution ${execution.status}${execution.error ? `, ${execution.error}` : ''}) |`);
   lines.push(`| Opened | ${incident.openedAt} |`);
   lines.push(`| Closed | ${incident.closedAt ?? execution.stopDate?.toISOString() ?? '—'} |`);
-  lines.push(`| Time to mitigate | ${incident.timeToMitigateSeconds !== undefined ? seconds(incident.timeToMitigateSeconds) : 'not mitigated by automation'} |`);
+  if (!change) lines.push(`| Time to mitigate | ${incident.timeToMitigateSeconds !== undefined ? seconds(incident.timeToMitigateSeconds) : 'not mitigated by automation'} |`);
   if (incident.alarmCount) lines.push(`| Alarms | ${incident.alarmCount} |`);
   if (incident.requireApproval) lines.push(`| Approval | required: remediation budget spent (${incident.budget?.used ?? '?'} of ${incident.budget?.limit ?? '?'} in ${seconds(incident.budget?.windowSeconds ?? 3600)}) |`);
   lines.push(`| Execution | [${execution.name}](${consoleLink(execution.executionArn)}) |`, '');
@@ -403,8 +442,9 @@ export interface ReportPoster {
 }
 
 /** The first line people see in the channel. */
-export function headline(incident: Pick<IncidentRecord, 'id' | 'service' | 'severity'>, outcome: string, mitigated: number | undefined): string {
+export function headline(incident: Pick<IncidentRecord, 'id' | 'service' | 'severity'>, outcome: string, mitigated: number | undefined, change?: 'deploy' | 'rollback'): string {
   const calm = ['recovered', 'no-action', 'dry-run', 'healthy', 'scheduled-fix', 'deployed', 'already-deployed'];
-  const icon = calm.includes(outcome) ? ':white_check_mark:' : ':rotating_light:';
-  return `${icon} ${incident.severity} ${incident.service}: ${outcome}${mitigated !== undefined ? ` in ${seconds(mitigated)}` : ''} (incident ${incident.id})`;
+  // A deploy rolled back left the service as it was: worth a look, not an alarm bell.
+  const icon = calm.includes(outcome) || (change === 'rollback' && outcome === 'rolled-back') ? ':white_check_mark:' : change && outcome === 'rolled-back' ? ':warning:' : ':rotating_light:';
+  return `${icon} ${change ?? incident.severity} ${incident.service}: ${outcome}${mitigated !== undefined ? ` in ${seconds(mitigated)}` : ''} (incident ${incident.id})`;
 }

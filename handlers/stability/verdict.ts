@@ -32,7 +32,7 @@ export function judge(reading: StabilityReading, plan: WaitPlan, progress: WaitP
   }
   const giveUpAt = Math.max(3, 2 * reading.desiredCount);
   if (change && change.failedTasks >= giveUpAt) {
-    return { verdict: 'failed', reason: `deployment ${change.deploymentId} keeps failing tasks (${change.failedTasks} failed): the fault survived the change` };
+    return { verdict: 'failed', reason: `deployment ${change.deploymentId} keeps failing tasks (${change.failedTasks} failed): waiting will not make them start` };
   }
   if ((reading.failedSinceChange ?? 0) >= giveUpAt) {
     return { verdict: 'failed', reason: `${reading.failedSinceChange} tasks started since the change failed: the fault survived it` };

@@ -1,4 +1,7 @@
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { IncidentStore } from '#commons/incidents';
+import { documentClient } from '#commons/clients';
+import { eventBridgeOf } from '../../sandbox/eventbridge.ts';
 import { describe, expect, test } from 'vitest';
 import { SLACK_USERS } from '../../sandbox/slack.ts';
 import { finished, mutatingCalls, runWorkflow, stateOutputs, withSandbox } from '../support/p0.ts';
@@ -120,6 +123,26 @@ describe('deploy: the runbook\'s Standard Deployment', () => {
       const again = await runWorkflow(sandbox, DEPLOY, { service: SERVICE, taskDefinition: 'acme-axon:2', environment: 'staging' });
       expect(again.output.outcome).toBe('already-deployed');
       expect(mutatingCalls(sandbox).map((c) => c.eventName)).toEqual(['UpdateService']);
+    });
+  });
+
+  test('every ending is recorded: a rolled-back deploy pages nobody; a deploy stopped mid-rollout (no Catch runs) releases the service and pages with the rollback to run', async () => {
+    await withSandbox({ images: [{ service: SERVICE, image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/acme-axon:v3-bad', kind: 'bad-image' }] }, async (sandbox) => {
+      const rolled = await runWorkflow(sandbox, DEPLOY, { service: SERVICE, image: imageOf(sandbox, 'v3-bad'), environment: 'staging' });
+      expect(rolled.error).toBe('DeploymentRolledBack');
+      await eventBridgeOf(sandbox).drain();
+      expect(sandbox.sns.published).toEqual([]);
+      expect(eventBridgeOf(sandbox).posts.at(-1)!.text).toMatch(/^:warning: deploy acme-axon: rolled-back/);
+
+      const sfn = new SFNClient(sandbox.clientOptions());
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: sandbox.stateMachineArn(DEPLOY), input: JSON.stringify({ service: SERVICE, image: imageOf(sandbox, 'v3'), environment: 'staging' }) }));
+      await sandbox.clock.sleep(40);
+      await sfn.send(new StopExecutionCommand({ executionArn }));
+      await eventBridgeOf(sandbox).drain();
+      const lock = await new IncidentStore(documentClient(sandbox.clientOptions()), 'incident-flows-incidents').lock(SERVICE);
+      expect(lock?.state).toBe('closed');
+      expect(sandbox.sns.published).toHaveLength(1);
+      expect(sandbox.sns.published[0]!.message).toContain(`incident-flows rollback --service ${SERVICE} --deployment ${executionArn!.split(':').pop()}`);
     });
   });
 });
