@@ -1,9 +1,18 @@
 import { parseArgs } from 'node:util';
 import { SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { cloudWatchClient } from '#commons/clients';
-import { CliUsageError, clientOptionsFrom, CONNECTION_OPTIONS } from './start.ts';
+import { CliUsageError, clientOptionsFrom, CONNECTION_OPTIONS, oneLine } from './start.ts';
 
-const STATES = ['ALARM', 'OK', 'INSUFFICIENT_DATA'] as const;
+export const STATES = ['ALARM', 'OK', 'INSUFFICIENT_DATA'] as const;
+export type AlarmState = (typeof STATES)[number];
+
+/** `alarm --json`: what was set. `handedToStartIncident`: ALARM goes on to start-incident through EventBridge. */
+export interface AlarmResult {
+  alarmName: string;
+  state: AlarmState;
+  reason: string;
+  handedToStartIncident: boolean;
+}
 
 /**
  * `incident-flows alarm <name>`: `aws cloudwatch set-alarm-state`, the usual way to test an alarm's
@@ -14,12 +23,12 @@ export async function alarmCommand(args: string[], out: (text: string) => void =
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...CONNECTION_OPTIONS, state: { type: 'string', default: 'ALARM' }, reason: { type: 'string' } },
+    options: { ...CONNECTION_OPTIONS, state: { type: 'string', default: 'ALARM' }, reason: { type: 'string' }, json: { type: 'boolean', default: false } },
   });
   const alarmName = positionals[0];
   if (!alarmName || positionals.length > 1) {
     throw new CliUsageError(
-      `${positionals.length > 1 ? `unexpected argument "${String(positionals[1]).slice(0, 60)}"; ` : ''}usage: incident-flows alarm <alarm-name> [--state ALARM|OK|INSUFFICIENT_DATA] [--reason TEXT] [--endpoint URL]`,
+      `${positionals.length > 1 ? `unexpected argument "${oneLine(String(positionals[1])).slice(0, 60)}"; ` : ''}usage: incident-flows alarm <alarm-name> [--state ALARM|OK|INSUFFICIENT_DATA] [--reason TEXT] [--json] [--endpoint URL]`,
     );
   }
   // CloudWatch's own limits (SetAlarmState): AlarmName 1-255 characters, StateReason up to 1023.
@@ -28,9 +37,12 @@ export async function alarmCommand(args: string[], out: (text: string) => void =
     throw new CliUsageError(`--reason of ${values.reason.length} characters: CloudWatch takes a state reason of 1 to 1023`);
   }
   const state = values.state.toUpperCase();
-  if (!(STATES as readonly string[]).includes(state)) throw new CliUsageError(`--state "${values.state}": use one of ${STATES.join(', ')}`);
+  if (!(STATES as readonly string[]).includes(state)) throw new CliUsageError(`--state "${oneLine(values.state).slice(0, 40)}": use one of ${STATES.join(', ')}`);
   const reason = values.reason ?? `incident-flows alarm: set to ${state} by hand to test the alarm's wiring`;
-  await cloudWatchClient(clientOptionsFrom(values)).send(new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: state as (typeof STATES)[number], StateReason: reason }));
-  out(`alarm ${alarmName} → ${state}${state === 'ALARM' ? '; EventBridge hands it to start-incident — follow it with `incident-flows list` / `status`' : ''}\n`);
+  await cloudWatchClient(clientOptionsFrom(values)).send(new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: state as AlarmState, StateReason: reason }));
+  if (values.json) {
+    const result: AlarmResult = { alarmName, state: state as AlarmState, reason, handedToStartIncident: state === 'ALARM' };
+    out(`${JSON.stringify(result, null, 2)}\n`);
+  } else out(`alarm ${alarmName} → ${state}${state === 'ALARM' ? '; EventBridge hands it to start-incident — follow it with `incident-flows list` / `status`' : ''}\n`);
   return 0;
 }

@@ -61,19 +61,57 @@ async function stsIdentity(clients: ClientOptions): Promise<CallerIdentity> {
   return { arn: out.Arn };
 }
 
-/** `incident-flows approve|reject <approval-id> [--reason …]`. Exit codes: 0 decided, 1 refused, 2 bad usage. */
-export async function approveCommand(args: string[], decision: Decision, out = process.stdout, err = process.stderr): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...CONNECTION_OPTIONS, reason: { type: 'string' }, table: { type: 'string' } },
-  });
-  const id = positionals[0];
+/**
+ * `approve|reject --json`: the decision as recorded (exit 0), or why it was not taken (exit 1,
+ * `decided: false`). Never the Slack response URL or the task token.
+ */
+export interface ApproveJson {
+  approvalId: string;
+  decided: boolean;
+  /** decided: recorded now; duplicate: the same decision was already recorded (the command ran twice). */
+  result?: DecisionResult['kind'];
+  status?: string;
+  decision: Decision;
+  decidedBy?: string;
+  decidedAt?: string;
+  reason?: string;
+  severity?: string;
+  what?: string;
+  tier?: string;
+  service?: string;
+  execution?: string;
+  error?: string;
+  message?: string;
+}
+
+/** Writable streams, or anything with a write(text) (tests). */
+interface Out {
+  write(text: string): unknown;
+}
+
+/** `incident-flows approve|reject <approval-id> [--reason …] [--json]`. Exit codes: 0 decided, 1 refused or not recorded, 2 bad usage. */
+export async function approveCommand(args: string[], decision: Decision, out: Out = process.stdout, err: Out = process.stderr, clock: Clock = systemClock): Promise<number> {
   const verb = decision === 'approved' ? 'approve' : 'reject';
-  if (!id || positionals.length > 1) {
-    err.write(`incident-flows ${verb}: usage: incident-flows ${verb} <approval-id>${decision === 'rejected' ? ' --reason "…"' : ' [--reason "…"]'} [--prefix P | --table NAME] [--endpoint URL] [--region R]\n`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { ...CONNECTION_OPTIONS, reason: { type: 'string' }, table: { type: 'string' }, json: { type: 'boolean', default: false } },
+    });
+  } catch (e) {
+    err.write(`incident-flows ${verb}: ${oneLine((e as Error).message)}\n`);
     return 2;
   }
+  const { values, positionals } = parsed;
+  const id = positionals[0];
+  if (!id || positionals.length > 1) {
+    err.write(`incident-flows ${verb}: usage: incident-flows ${verb} <approval-id>${decision === 'rejected' ? ' --reason "…"' : ' [--reason "…"]'} [--json] [--prefix P | --table NAME] [--endpoint URL] [--region R]\n`);
+    return 2;
+  }
+  const json = (body: ApproveJson) => {
+    if (values.json) out.write(`${JSON.stringify(body, null, 2)}\n`);
+  };
   let endpoint: string | undefined;
   try {
     // Same connection flags as start/status/list; the table follows the stack's prefix.
@@ -83,28 +121,48 @@ export async function approveCommand(args: string[], decision: Decision, out = p
     const deps: CliDecisionDeps = {
       dynamo: documentClient(clients),
       sfn: sfnClient(clients),
-      clock: systemClock,
+      clock,
       table: values.table ?? (values.prefix ? `${values.prefix}-approvals` : configFromEnv().approvalsTable),
       identity: sandbox ? async () => SANDBOX_IDENTITY : () => stsIdentity(clients),
     };
     const result = await decideFromCli(id, decision, values.reason, deps);
     const a = result.approval;
-    out.write(
-      `${a.id}: ${a.status} by ${a.decidedBy?.id ?? '?'} at ${a.decidedAt ?? '?'} — ${a.severity} ${a.what} (${TIER_LABEL[a.tier]} tier); the workflow carries on\n`,
-    );
+    if (values.json) {
+      json({
+        approvalId: a.id,
+        decided: true,
+        result: result.kind,
+        status: a.status,
+        decision,
+        ...(a.decidedBy?.id ? { decidedBy: a.decidedBy.id } : {}),
+        ...(a.decidedAt ? { decidedAt: a.decidedAt } : {}),
+        ...(a.reason ? { reason: a.reason } : {}),
+        severity: a.severity,
+        what: a.what,
+        tier: a.tier,
+        service: a.service,
+        execution: a.execution,
+      });
+    } else {
+      out.write(`${a.id}: ${a.status} by ${a.decidedBy?.id ?? '?'} at ${a.decidedAt ?? '?'} — ${a.severity} ${a.what} (${TIER_LABEL[a.tier]} tier); the workflow carries on\n`);
+    }
     return 0;
   } catch (e) {
     if (e instanceof InvalidInputError || isUsageError(e)) {
       err.write(`incident-flows ${verb}: ${oneLine((e as Error).message)}\n`);
       return 2;
     }
+    const refused = (message: string) => json({ approvalId: oneLine(id).slice(0, 80), decided: false, decision, error: (e as Error)?.name || 'Error', message });
     if (e instanceof ApprovalDecisionError) {
+      refused(oneLine(e.message));
       err.write(`incident-flows ${verb}: ${oneLine(e.message)}\n`);
       return 1;
     }
     // Any other failure (AWS unreachable, access denied, a table that does not exist): one line, and
     // what it means for the decision — it may or may not have been recorded; running it again is safe.
-    err.write(`incident-flows ${verb}: ${oneLine(id)} could not be decided: ${describeError(e, endpoint)} — it may not be recorded; the same command again is safe (a decision is recorded once)\n`);
+    const why = `${oneLine(id)} could not be decided: ${describeError(e, endpoint)} — it may not be recorded; the same command again is safe (a decision is recorded once)`;
+    refused(why);
+    err.write(`incident-flows ${verb}: ${why}\n`);
     if (process.env.INCIDENT_FLOWS_DEBUG && e instanceof Error && e.stack) err.write(`${e.stack}\n`);
     return 1;
   }

@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, ListStateMachinesCommand, SFNClient, StartExecutionCommand, type StateMachineListItem } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListStateMachinesCommand, SFNClient, StartExecutionCommand, type StateMachineListItem } from '@aws-sdk/client-sfn';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { documentClient, sfnClient, type ClientOptions } from '#commons/clients';
@@ -6,15 +6,41 @@ import { IncidentStore } from '#commons/incidents';
 import { consoleLink } from '#commons/report';
 import { incidentInputSchema } from '#commons/schemas';
 import { parseInput } from '#commons/validation';
+import { healthCheckInputSchema } from '../handlers/health/plan.ts';
 
 /**
  * `incident-flows start <workflow> --service NAME [--cluster NAME] [--dry-run]`: a manual start,
  * validated here with the same schema the workflow's first state uses, then StartExecution.
  * Works against AWS (normal credential chain) or a running sandbox (`--endpoint URL`).
+ *
+ * Exit codes (the same rule as `incident-flows deploy`): 0 started (with --wait: succeeded); 1 the
+ * execution failed, was aborted or timed out (also when it failed within seconds of its start: a
+ * service the stack does not manage); 2 usage or input errors; 3 --wait gave up while it still runs.
  */
+export const START_EXIT = { ok: 0, failed: 1, usage: 2, stillRunning: 3 } as const;
 
-/** Short names people type → the workflow's state machine suffix. */
-export const WORKFLOWS: Record<string, string> = { p0: 'p0-system-down', 'p0-system-down': 'p0-system-down' };
+/** Short names people type → the workflow's state machine suffix (`<prefix>-<suffix>`). */
+export const WORKFLOWS: Record<string, string> = {
+  p0: 'p0-system-down',
+  'p0-system-down': 'p0-system-down',
+  p1: 'p1-degraded',
+  'p1-degraded': 'p1-degraded',
+  p2: 'p2-minor',
+  'p2-minor': 'p2-minor',
+  'health-check': 'health-check',
+};
+
+/** What `start` offers, as people type it. */
+export const WORKFLOW_NAMES = ['p0', 'p1', 'p2', 'health-check'] as const;
+
+/** The workflows that change a service (restart, scale out): two of them on one service fight each other. */
+const CHANGES_THE_SERVICE = new Set(['p0-system-down', 'p1-degraded']);
+
+/** StartExecution's statuses that mean the execution ended without succeeding. */
+const ENDED_BADLY = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
+
+/** How long `start` (without --wait) watches a new execution for its first state: bad input and unmanaged services fail there. */
+export const FIRST_STATE_CHECK_SECONDS = 3;
 
 export class CliUsageError extends Error {
   override name = 'CliUsageError';
@@ -139,8 +165,7 @@ export async function ourStateMachines(sfn: SFNClient, prefix = 'incident-flows'
 }
 
 export async function resolveStateMachine(sfn: SFNClient, workflow: string, prefix = 'incident-flows'): Promise<string> {
-  const suffix = WORKFLOWS[workflow];
-  if (!suffix) throw new CliUsageError(`unknown workflow "${workflow}": available ${Object.keys(WORKFLOWS).filter((k) => !k.includes('-')).join(', ')} (P1 and P2 are not deployed yet)`);
+  const suffix = workflowSuffix(workflow);
   const machine = (await ourStateMachines(sfn, prefix)).find((m) => m.name === `${prefix}-${suffix}`);
   if (!machine?.stateMachineArn) throw new CliUsageError(`no state machine ${prefix}-${suffix} in this account/region — deployed? (npx cdk deploy), or pass --prefix`);
   return machine.stateMachineArn;
@@ -148,7 +173,8 @@ export async function resolveStateMachine(sfn: SFNClient, workflow: string, pref
 
 export interface StartOptions {
   workflow: string;
-  service: string;
+  /** The service to act on; the health check takes none (all configured services) or one to narrow it to. */
+  service?: string;
   cluster?: string;
   dryRun?: boolean;
   reason?: string;
@@ -158,43 +184,89 @@ export interface StartOptions {
   wait?: boolean;
   clients: ClientOptions;
   prefix?: string;
+  /** How long a wait lasts before it gives up (status RUNNING); default 900 s. */
   timeoutSeconds?: number;
+  /** Without a wait: how long to watch the new execution's first state; default FIRST_STATE_CHECK_SECONDS, 0 not at all. */
+  checkSeconds?: number;
   /** Start even though an alarm's incident is already remediating the service. */
   force?: boolean;
   /** The incidents table; defaults to `<prefix>-incidents`. */
   incidentsTable?: string;
+  /** While waiting: a line each time the status or the current state changes. */
+  progress?: (line: string) => void;
 }
 
 export interface StartResult {
   executionArn: string;
   consoleUrl: string;
   input: Record<string, unknown>;
+  /** Whether the command waited for the end (--wait, --dry-run), or only watched the first state. */
+  waited: boolean;
   status?: string;
+  /** The state it was in when last seen running. */
+  currentState?: string;
+  /** Without --wait: the first state (which checks the input and the service) had finished when last seen. */
+  inputAccepted?: boolean;
   outcome?: string;
   error?: string;
   cause?: string;
   plannedChanges?: unknown[];
 }
 
-export async function startWorkflow(opts: StartOptions): Promise<StartResult> {
+/** The state machine suffix for a workflow name people type, or a usage error listing the names. */
+export function workflowSuffix(workflow: string): string {
+  if (!Object.hasOwn(WORKFLOWS, workflow)) throw new CliUsageError(`unknown workflow "${oneLine(workflow).slice(0, 60)}": use one of ${WORKFLOW_NAMES.join(', ')}`);
+  return WORKFLOWS[workflow]!;
+}
+
+/** The start input for a workflow, validated with the schema its first state uses. */
+export function startInput(opts: Omit<StartOptions, 'clients'>): Record<string, unknown> {
+  const suffix = workflowSuffix(opts.workflow);
+  const by = opts.by ?? userInfo().username;
+  if (suffix === 'health-check') {
+    // The schedule starts it with {"trigger": {"kind": "schedule"}}; a person may narrow it to one service.
+    const misplaced = [opts.cluster && '--cluster', opts.restartMode && '--restart-mode', opts.dryRun && '--dry-run', opts.force && '--force'].filter(Boolean);
+    if (misplaced.length) throw new CliUsageError(`${misplaced.join(', ')}: not for the health check, which only reads (it takes --service NAME to check one service)`);
+    const input: Record<string, unknown> = {
+      ...(opts.service !== undefined ? { services: [opts.service] } : {}),
+      reason: opts.reason ?? 'started by hand with the incident-flows CLI',
+      trigger: { kind: 'cli', by },
+    };
+    parseInput(healthCheckInputSchema, input, 'start input');
+    return input;
+  }
+  if (opts.service === undefined) throw new CliUsageError(`--service NAME is required: incident-flows start ${opts.workflow} --service NAME`);
   const input: Record<string, unknown> = {
     service: opts.service,
     ...(opts.cluster ? { cluster: opts.cluster } : {}),
     ...(opts.restartMode ? { restartMode: opts.restartMode } : {}),
     ...(opts.dryRun ? { dryRun: true } : {}),
     reason: opts.reason ?? `started by hand with the incident-flows CLI${opts.dryRun ? ' (dry run)' : ''}`,
-    trigger: { kind: 'cli', by: opts.by ?? userInfo().username },
+    trigger: { kind: 'cli', by },
   };
-  // The workflow validates too; checking here turns a failed execution into an instant message.
   parseInput(incidentInputSchema, input, 'start input');
-  if (!opts.dryRun && !opts.force) await refuseIfRemediating(opts);
+  return input;
+}
+
+export async function startWorkflow(opts: StartOptions): Promise<StartResult> {
+  // The workflow validates too; checking here turns a failed execution into an instant message.
+  const input = startInput(opts);
+  const suffix = workflowSuffix(opts.workflow);
+  if (opts.service !== undefined && CHANGES_THE_SERVICE.has(suffix) && !opts.dryRun && !opts.force) await refuseIfRemediating(opts, opts.service);
   const sfn = sfnClient(opts.clients);
   const stateMachineArn = await resolveStateMachine(sfn, opts.workflow, opts.prefix);
-  const name = `cli-${opts.service.slice(0, 50)}-${new Date().toISOString().replace(/[-:.]/g, '')}`;
+  const name = `cli-${(opts.service ?? suffix).slice(0, 50)}-${new Date().toISOString().replace(/[-:.]/g, '')}`;
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-  const result: StartResult = { executionArn: executionArn!, consoleUrl: consoleLink(executionArn!), input };
-  if (!opts.wait && !opts.dryRun) return result;
-  return { ...result, ...(await waitForEnd(sfn, executionArn!, opts.timeoutSeconds ?? 900)) };
+  const result: StartResult = { executionArn: executionArn!, consoleUrl: consoleLink(executionArn!), input, waited: false };
+  if (opts.wait || opts.dryRun) return { ...result, waited: true, ...(await waitForEnd(sfn, executionArn!, opts.timeoutSeconds ?? 900, opts.progress)) };
+  return { ...result, ...(await firstState(sfn, executionArn!, opts.checkSeconds ?? FIRST_STATE_CHECK_SECONDS)) };
+}
+
+/** 0 started or succeeded, 1 failed/aborted/timed out, 3 a wait that gave up while it still runs. */
+export function startExitCode(r: StartResult): number {
+  if (r.status !== undefined && ENDED_BADLY.has(r.status)) return START_EXIT.failed;
+  if (r.waited && r.status !== 'SUCCEEDED') return r.status === 'RUNNING' ? START_EXIT.stillRunning : START_EXIT.failed;
+  return START_EXIT.ok;
 }
 
 /**
@@ -202,11 +274,11 @@ export async function startWorkflow(opts: StartOptions): Promise<StartResult> {
  * execution is running, a manual start is refused unless --force. No incidents table (a stack
  * without alarm starts, or no read access) is not a reason to block a person.
  */
-async function refuseIfRemediating(opts: StartOptions): Promise<void> {
+async function refuseIfRemediating(opts: StartOptions, service: string): Promise<void> {
   const store = new IncidentStore(documentClient(opts.clients), opts.incidentsTable ?? `${opts.prefix ?? 'incident-flows'}-incidents`);
   let lock;
   try {
-    lock = await store.lock(opts.service);
+    lock = await store.lock(service);
   } catch (err) {
     if (['ResourceNotFoundException', 'AccessDeniedException'].includes((err as Error).name)) return;
     throw err;
@@ -223,53 +295,137 @@ async function refuseIfRemediating(opts: StartOptions): Promise<void> {
   }
   if (status === 'RUNNING') {
     throw new CliUsageError(
-      `${opts.service} already has an open incident ${lock.incidentId} (execution ${lock.executionArn.split(':').pop()}) remediating it — follow it with \`incident-flows status\`, or pass --force to start another run anyway`,
+      `${service} already has an open incident ${lock.incidentId} (execution ${lock.executionArn.split(':').pop()}) remediating it — follow it with \`incident-flows status\`, or pass --force to start another run anyway`,
     );
   }
 }
 
-async function waitForEnd(sfn: SFNClient, executionArn: string, timeoutSeconds: number): Promise<Partial<StartResult>> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (d.status !== 'RUNNING' || Date.now() > deadline) {
-      const output = parseOutput(d.output);
-      return {
-        status: d.status,
-        ...(output?.outcome ? { outcome: output.outcome } : {}),
-        ...(output?.restart?.changes ? { plannedChanges: output.restart.changes } : {}),
-        ...(d.error ? { error: d.error } : {}),
-        ...(d.cause ? { cause: d.cause } : {}),
-      };
+/** The execution as DescribeExecution tells it, with its outcome and planned changes when it ended. */
+async function describe(sfn: SFNClient, executionArn: string): Promise<Partial<StartResult> & { status: string }> {
+  const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  const output = parseOutput(d.output);
+  const changes = output?.restart?.changes ?? output?.scaleOut?.changes;
+  return {
+    status: d.status ?? 'UNKNOWN',
+    ...(output?.outcome ? { outcome: output.outcome } : {}),
+    ...(changes ? { plannedChanges: changes } : {}),
+    ...(d.error ? { error: d.error } : {}),
+    ...(d.cause ? { cause: d.cause } : {}),
+  };
+}
+
+/** The newest history events, newest first; none when the history cannot be read (no permission: the status still tells). */
+async function recentEvents(sfn: SFNClient, executionArn: string, reverseOrder: boolean): Promise<{ type?: string; stateEnteredEventDetails?: { name?: string } }[]> {
+  try {
+    return (await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder, maxResults: 50 }))).events ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/** Task success events (a Lambda task, or a Task state on the legacy Lambda integration). */
+const TASK_SUCCEEDED = new Set(['TaskSucceeded', 'LambdaFunctionSucceeded']);
+
+/**
+ * Without --wait: watches the new execution for a few seconds, until its first state has finished
+ * (it checks the input and that the stack manages the service) or the execution ended — so a start
+ * that is bound to fail is not reported as "started". A failure to look is not the start's failure.
+ */
+async function firstState(sfn: SFNClient, executionArn: string, seconds: number): Promise<Partial<StartResult>> {
+  if (seconds <= 0) return {};
+  const deadline = Date.now() + seconds * 1000;
+  let seen: Partial<StartResult> = {};
+  for (let delay = 100; ; delay = Math.min(delay * 2, 800)) {
+    try {
+      seen = await describe(sfn, executionArn);
+    } catch {
+      return seen;
     }
+    if (seen.status !== 'RUNNING') return seen;
+    const events = await recentEvents(sfn, executionArn, false);
+    const entered = [...events].reverse().find((e) => e.type?.endsWith('StateEntered'))?.stateEnteredEventDetails?.name;
+    if (entered) seen = { ...seen, currentState: entered };
+    if (events.some((e) => e.type !== undefined && TASK_SUCCEEDED.has(e.type))) return { ...seen, inputAccepted: true };
+    if (Date.now() + delay > deadline) return seen;
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
 
-function parseOutput(text: string | undefined): { outcome?: string; restart?: { changes?: unknown[] } } | undefined {
+async function waitForEnd(sfn: SFNClient, executionArn: string, timeoutSeconds: number, progress?: (line: string) => void): Promise<Partial<StartResult>> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let last = '';
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    const d = await describe(sfn, executionArn);
+    const givingUp = Date.now() > deadline;
+    let where: string | undefined;
+    // Where it is: for the progress lines, and once for the message when the wait gives up.
+    if (d.status === 'RUNNING' && (progress || givingUp)) {
+      where = (await recentEvents(sfn, executionArn, true)).find((e) => e.type?.endsWith('StateEntered'))?.stateEnteredEventDetails?.name;
+    }
+    const line = `${d.status}${where ? ` — ${oneLine(where)}` : ''}${d.error ? ` — ${oneLine(d.error)}` : ''}`;
+    if (line !== last) progress?.(`${new Date().toISOString().slice(11, 19)} ${line}`);
+    last = line;
+    if (d.status !== 'RUNNING' || givingUp) return { ...d, ...(where ? { currentState: where } : {}) };
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(delay, deadline - Date.now() + 1))));
+  }
+}
+
+interface WorkflowOutput {
+  outcome?: string;
+  restart?: { changes?: unknown[] };
+  scaleOut?: { changes?: unknown[] };
+}
+
+function parseOutput(text: string | undefined): WorkflowOutput | undefined {
   try {
     const v = text ? (JSON.parse(text) as unknown) : undefined;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as { outcome?: string; restart?: { changes?: unknown[] } }) : undefined;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as WorkflowOutput) : undefined;
   } catch {
     return undefined;
   }
 }
 
-export function renderStart(r: StartResult): string {
-  const lines = [`started ${r.executionArn}`, `console: ${r.consoleUrl}`];
-  if (r.status) lines.push(`status: ${r.status}${r.outcome ? ` — outcome ${r.outcome}` : ''}${r.error ? ` — ${r.error}` : ''}`);
+export function renderStart(r: StartResult, waitMinutes?: number): string {
+  const name = r.executionArn.split(':').pop() ?? r.executionArn;
+  const failedAtOnce = !r.waited && r.status !== undefined && ENDED_BADLY.has(r.status);
+  const lines = [failedAtOnce ? `execution failed at once: ${r.executionArn}` : `started ${r.executionArn}`, `console: ${r.consoleUrl}`];
+  if (r.status === 'RUNNING' && !r.waited) {
+    lines.push(
+      `status: RUNNING${r.currentState ? ` — in "${oneLine(r.currentState)}"` : ''}${r.inputAccepted ? '; its first state accepted the input' : ''} — follow it with \`incident-flows status ${name}\``,
+    );
+  } else if (r.status) {
+    const where = r.status === 'RUNNING' && r.currentState ? ` — in "${oneLine(r.currentState)}"` : '';
+    lines.push(`status: ${r.status}${where}${r.outcome ? ` — outcome ${r.outcome}` : ''}${r.error ? ` — ${r.error}` : ''}`);
+  }
+  if (r.waited && r.status === 'RUNNING') {
+    lines.push(`still running: --wait gave up${waitMinutes !== undefined ? ` after ${waitMinutes} minute(s)` : ''} (raise --wait-minutes, or follow it with \`incident-flows status ${name}\`)`);
+  }
   if (r.input.dryRun) {
     if (r.plannedChanges?.length) {
       lines.push('DRY RUN — planned changes (none made):');
       for (const c of r.plannedChanges as Record<string, unknown>[]) lines.push(`  ${Object.entries(c).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
-    } else if (r.status === 'SUCCEEDED') lines.push('DRY RUN — no changes planned: the service needs no restart');
+    } else if (r.status === 'SUCCEEDED') lines.push(`DRY RUN — no changes planned: the service needs no ${r.executionArn.includes('-p1-degraded:') ? 'scale-out' : 'restart'}`);
   }
-  if (r.cause) lines.push(`cause: ${r.cause}`);
+  if (r.cause) lines.push(`cause: ${oneLine(r.cause)}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** CLI entry: exit 0 started (and, when waiting, succeeded), 1 the execution failed, 2 bad usage. */
-export async function startCommand(args: string[], out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
+/** `--wait-minutes N`: a number of minutes above 0 and at most a day (fractions allowed: 0.5 is 30 s). */
+export function waitMinutesFlag(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(n) || n <= 0 || n > 1440) throw new CliUsageError(`--wait-minutes "${oneLine(raw).slice(0, 40)}" must be a number of minutes above 0 and at most 1440, e.g. --wait-minutes 30`);
+  return n;
+}
+
+const RESTART_MODES = ['force-new-deployment', 'scale-to-zero'] as const;
+
+/** CLI entry. Exit codes: see START_EXIT. */
+export async function startCommand(
+  args: string[],
+  out: (text: string) => void = (t) => process.stdout.write(t),
+  progress: ((line: string) => void) | undefined = process.stderr.isTTY ? (line) => process.stderr.write(`${line}\n`) : undefined,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -281,30 +437,41 @@ export async function startCommand(args: string[], out: (text: string) => void =
       reason: { type: 'string' },
       'restart-mode': { type: 'string' },
       wait: { type: 'boolean', default: false },
+      'wait-minutes': { type: 'string' },
       json: { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
     },
   });
   const workflow = positionals[0];
-  if (!workflow || !values.service || positionals.length > 1) {
-    throw new CliUsageError(
-      `${positionals.length > 1 ? `unexpected argument "${String(positionals[1]).slice(0, 60)}"; ` : ''}usage: incident-flows start <workflow> --service NAME [--cluster NAME] [--dry-run] [--wait] [--force] [--endpoint URL]`,
-    );
+  const usage = `usage: incident-flows start <${WORKFLOW_NAMES.join('|')}> --service NAME [--cluster NAME] [--dry-run] [--wait [--wait-minutes N]] [--force] [--endpoint URL]`;
+  if (!workflow || positionals.length > 1) {
+    throw new CliUsageError(`${positionals.length > 1 ? `unexpected argument "${oneLine(String(positionals[1])).slice(0, 60)}"; ` : ''}${usage}`);
   }
+  const suffix = workflowSuffix(workflow);
+  if (!values.service && suffix !== 'health-check') throw new CliUsageError(`--service NAME is required; ${usage}`);
+  const restartMode = values['restart-mode'];
+  if (restartMode !== undefined && !(RESTART_MODES as readonly string[]).includes(restartMode)) {
+    throw new CliUsageError(`--restart-mode "${oneLine(restartMode).slice(0, 40)}": use ${RESTART_MODES.join(' or ')}`);
+  }
+  const waitMinutes = waitMinutesFlag(values['wait-minutes'], 15);
+  if (values['wait-minutes'] !== undefined && !values.wait && !values['dry-run']) throw new CliUsageError('--wait-minutes goes with --wait: incident-flows start … --wait --wait-minutes N');
   const result = await startWorkflow({
     workflow,
-    service: values.service,
+    ...(values.service !== undefined ? { service: values.service } : {}),
     ...(values.cluster ? { cluster: values.cluster } : {}),
     dryRun: values['dry-run'],
     ...(values.reason ? { reason: values.reason } : {}),
-    ...(values['restart-mode'] ? { restartMode: values['restart-mode'] } : {}),
+    ...(restartMode ? { restartMode } : {}),
     wait: values.wait,
+    timeoutSeconds: waitMinutes * 60,
     force: values.force,
     clients: clientOptionsFrom(values),
     ...(values.prefix ? { prefix: values.prefix } : {}),
+    // --json keeps stdout to the one JSON document; progress goes to stderr, and only to a person's terminal.
+    ...(progress && !values.json ? { progress } : {}),
   });
-  out(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderStart(result));
-  return result.status === undefined || result.status === 'SUCCEEDED' ? 0 : 1;
+  out(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderStart(result, waitMinutes));
+  return startExitCode(result);
 }
 
 /** Dispatch for cli/main.ts: a usage or input error is printed and exits 2, never a stack trace. */

@@ -4,7 +4,7 @@ import { documentClient, sfnClient } from '#commons/clients';
 import { IncidentStore } from '#commons/incidents';
 import { consoleLink } from '#commons/report';
 import { incidentIdOf } from '../handlers/record-incident.ts';
-import { CONNECTION_OPTIONS, CliUsageError, clientOptionsFrom, ourStateMachines } from './start.ts';
+import { CONNECTION_OPTIONS, CliUsageError, clientOptionsFrom, oneLine, ourStateMachines } from './start.ts';
 
 /**
  * `incident-flows list` — our executions, newest first.
@@ -132,10 +132,10 @@ export async function listCommand(args: string[], out: (text: string) => void = 
   const { values } = parseArgs({ args, options: { ...CONNECTION_OPTIONS, status: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const status = values.status?.toUpperCase();
   if (status !== undefined && !(EXECUTION_STATUSES as readonly string[]).includes(status)) {
-    throw new CliUsageError(`--status "${values.status!.slice(0, 40)}": use one of ${EXECUTION_STATUSES.join(', ')}`);
+    throw new CliUsageError(`--status "${oneLine(values.status!).slice(0, 40)}": use one of ${EXECUTION_STATUSES.join(', ')}`);
   }
   const limit = values.limit === undefined ? 20 : /^\d+$/.test(values.limit.trim()) ? Number(values.limit) : NaN;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliUsageError(`--limit "${(values.limit ?? '').slice(0, 40)}": a whole number from 1 to 1000`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliUsageError(`--limit "${oneLine(values.limit ?? '').slice(0, 40)}": use a whole number from 1 to 1000, e.g. --limit 50`);
   const sfn = sfnClient(clientOptionsFrom(values));
   const items = await listExecutions(sfn, {
     ...(values.prefix ? { prefix: values.prefix } : {}),

@@ -1,3 +1,6 @@
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { parseStackConfig } from './config.ts';
 import { IncidentFlowsStack } from './stack.ts';
@@ -14,6 +17,28 @@ export function buildApp(context: Record<string, unknown> = {}): { app: App; sta
   return { app, stack };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/**
+ * Whether this module is the script Node runs (`npx tsx infra/app.ts`, what cdk.json's "app" runs)
+ * rather than an import (tests, the sandbox). Compares real file paths: `file://${argv[1]}` is not
+ * this module's URL in a folder whose path has a space (%20) or through a symlink. The same rule as
+ * cli/main.ts's isEntryPoint; kept here so synth does not load the CLI.
+ */
+export function isEntryPoint(moduleUrl: string, argv1: string | undefined): boolean {
+  if (!argv1) return false;
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path;
+    }
+  };
+  try {
+    return real(fileURLToPath(moduleUrl)) === real(resolve(argv1));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint(import.meta.url, process.argv[1])) {
   buildApp().app.synth();
 }
