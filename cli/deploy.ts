@@ -49,7 +49,8 @@ export async function deployCommand(kind: 'deploy' | 'rollback', args: string[],
   const v = values as Record<string, string | string[] | boolean | undefined>;
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   if (!str('service')) throw new CliUsageError(`--service is required: incident-flows ${kind} --service NAME ${kind === 'deploy' ? '--image URI' : '[--mode quick|full]'}`);
-  const waitMinutes = str('wait-minutes') === undefined ? 120 : Number(str('wait-minutes'));
+  // A production approval may wait 4 h (the runbook's escalation), then the deployment, the bake and a rollback.
+  const waitMinutes = str('wait-minutes') === undefined ? 360 : Number(str('wait-minutes'));
   if (!Number.isInteger(waitMinutes) || waitMinutes < 1 || waitMinutes > 24 * 60) throw new CliUsageError(`--wait-minutes "${str('wait-minutes')}" must be a whole number of minutes from 1 to 1440`);
   const input: Record<string, unknown> = {
     service: str('service'),

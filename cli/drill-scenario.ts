@@ -24,7 +24,13 @@ export const DRILL_FAULTS = {
     expected: 'escalated',
     about: 'the image cannot be pulled; no restart helps, people must roll back',
   },
-} as const satisfies Record<string, { faults: readonly Record<string, unknown>[]; expected: string; about: string }>;
+  'bad-deploy': {
+    faults: [],
+    badDeploy: true,
+    expected: 'rolled-back',
+    about: 'deploy-bot deployed a crashing revision 6 minutes before the alarm; the previous one ran stable: P0 rolls back',
+  },
+} as const satisfies Record<string, FaultSpec>;
 
 /** The faults a P1 drill can inject: load, not breakage. */
 export const P1_DRILL_FAULTS = {
@@ -51,11 +57,16 @@ interface FaultSpec {
   faults: readonly Record<string, unknown>[];
   expected: string;
   about: string;
+  /** A deployment minutes before the alarm brought in a revision whose image crash-loops (issue 12). */
+  badDeploy?: boolean;
 }
+
+/** Minutes before the scenario starts that deploy-bot's bad deployment happened. */
+const BAD_DEPLOY_MINUTES_AGO = 6;
 
 export type DrillFault = keyof typeof DRILL_FAULTS;
 export type P1DrillFault = keyof typeof P1_DRILL_FAULTS;
-export type Outcome = 'recovered' | 'no-action' | 'escalated' | 'escalated-to-p0' | 'rejected' | 'rejected-input' | 'failed';
+export type Outcome = 'recovered' | 'rolled-back' | 'no-action' | 'escalated' | 'escalated-to-p0' | 'rejected' | 'rejected-input' | 'failed';
 
 /**
  * `--approval`: the drill runs as if the remediation budget were spent (the start input asks for
@@ -122,6 +133,7 @@ function planFault(options: DrillPlanOptions): DrillPlan {
   const spec = table[fault]!;
   const input: ScenarioInput = {
     ...scenarioInput(base),
+    ...(spec.badDeploy ? badDeployOf(base, service) : {}),
     faults: [
       ...base.apiFaults,
       ...base.eventFaults,
@@ -158,6 +170,21 @@ export function expectedFrom(scenario: Scenario, service: string): Outcome {
   if (faults.length === 0) return 'no-action';
   const survives = faults.map((f) => f.survivesRestarts ?? (f.kind === 'bad-image' ? 'always' : 0));
   return survives.some((s) => s === 'always' || s >= 2) ? 'escalated' : 'recovered';
+}
+
+/**
+ * The bad deploy: deploy-bot's UpdateService minutes ago named the current revision, whose image
+ * crash-loops; the revision before it ran stable (the service's events say so).
+ */
+function badDeployOf(base: Scenario, service: string): Pick<ScenarioInput, 'cloudTrail' | 'images'> {
+  const spec = base.services.find((s) => s.name === service)!;
+  if (spec.previousRevisions === 0) throw new ScenarioError(`--fault bad-deploy needs a revision before the current one: ${service} has previousRevisions 0 in the scenario`);
+  const family = spec.family ?? spec.name;
+  const image = spec.image ?? `${base.accountId}.dkr.ecr.${base.region}.amazonaws.com/${family}:v${spec.previousRevisions + 1}`;
+  return {
+    cloudTrail: [...base.cloudTrail.filter((c) => c.service !== service), { eventName: 'UpdateService', service, minutesAgo: BAD_DEPLOY_MINUTES_AGO, username: 'deploy-bot' }],
+    images: [...(base.images ?? []).filter((i) => i.image !== image), { service, image, kind: 'crash-loop' }],
+  };
 }
 
 function scenarioInput(s: Scenario): ScenarioInput {

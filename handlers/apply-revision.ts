@@ -12,6 +12,7 @@ import { createLogger } from '#commons/logger';
 import { incidentSchema } from '#commons/schemas';
 import { step } from '#commons/step';
 import { parseInput } from '#commons/validation';
+import { Backups } from '#deployments/backups';
 import { deploymentPlanSchema } from '#deployments/schemas';
 import type { WaitPlan } from '#stability/bounds';
 import { waitPlanFor } from '#stability/plan';
@@ -21,6 +22,7 @@ export interface ApplyRevisionDeps {
   ecs: ECSClient;
   elbv2: ElasticLoadBalancingV2Client;
   incidents: IncidentStore;
+  backups: Backups;
   clock: Clock;
 }
 
@@ -50,6 +52,8 @@ export async function applyRevision(event: unknown, deps: ApplyRevisionDeps): Pr
   if (!(await deps.incidents.holdForChange({ service: plan.service, executionArn: plan.holder, now: deps.clock.now(), lockSeconds: deps.config.lockSeconds, severity: 'P0' }))) {
     throw new ServiceBusyError(`${plan.service} is no longer held by ${plan.holder}: this step changed nothing`);
   }
+  // From now on the deploy's backup is the one a rollback restores.
+  if (plan.kind === 'deploy' && plan.backup) await deps.backups.promote(plan.cluster, plan.service, plan.backup);
   const startedAt = deps.clock.now().toISOString();
   const full = plan.kind === 'rollback' && plan.mode === 'full';
   const desiredCount = full ? plan.to.desiredCount : undefined;
@@ -77,7 +81,7 @@ export async function applyRevision(event: unknown, deps: ApplyRevisionDeps): Pr
 
 const defaults = once(() => {
   const config = configFromEnv();
-  return { config, ecs: ecsClient(), elbv2: elbv2Client(), incidents: new IncidentStore(documentClient(), config.incidentsTable), clock: systemClock };
+  return { config, ecs: ecsClient(), elbv2: elbv2Client(), incidents: new IncidentStore(documentClient(), config.incidentsTable), backups: new Backups(documentClient(), config.incidentsTable), clock: systemClock };
 });
 const log = once(() => createLogger('apply-revision'));
 export const handler = step('apply-revision', log, (event) => applyRevision(event, defaults()));

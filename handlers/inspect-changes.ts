@@ -24,6 +24,8 @@ export interface Change {
   by: string;
   summary: string;
   eventId?: string;
+  /** The revision an UpdateService (or CreateService) set, as the request named it. */
+  taskDefinition?: string;
 }
 
 /** One lookup (one attribute, as LookupEvents takes): how far back it read, and whether it had to stop before the window's start. */
@@ -278,6 +280,7 @@ function toChange(e: TrailEvent, target: Target): Change | undefined {
     by: e.Username ?? 'unknown',
     summary: summarise(kind.eventName, params),
     ...(e.EventId ? { eventId: e.EventId } : {}),
+    ...(typeof params.taskDefinition === 'string' ? { taskDefinition: params.taskDefinition } : {}),
   };
 }
 

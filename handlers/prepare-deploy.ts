@@ -1,11 +1,11 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { RegisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import * as z from 'zod';
-import { cloudWatchClient, documentClient, ecsClient, once } from '#commons/clients';
+import { cloudWatchClient, documentClient, ecsClient, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { configFromEnv, logGroupFor, type Config } from '#commons/config';
 import { describeService } from '#commons/ecs';
-import { DeploymentRefusedError, InvalidInputError, ServiceBusyError } from '#commons/errors';
+import { DeploymentRefusedError, InvalidInputError } from '#commons/errors';
 import { requireConfiguredOrigin, requireManaged } from '#commons/incident';
 import { IncidentStore } from '#commons/incidents';
 import { createLogger } from '#commons/logger';
@@ -13,6 +13,8 @@ import type { Incident } from '#commons/schemas';
 import { step } from '#commons/step';
 import { parseInput } from '#commons/validation';
 import { Backups } from '#deployments/backups';
+import { holdService } from '#deployments/hold';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { containerOf, describeRevision, nextRevision, parseRevision } from '#deployments/revisions';
 import { alarmsOf } from './watch-alarms.ts';
 import { deployInputSchema, type DeploymentPlan, type DeployInput } from '#deployments/schemas';
@@ -21,6 +23,7 @@ export interface PrepareDeployDeps {
   config: Pick<Config, 'defaultCluster' | 'managedServices' | 'serviceSettings' | 'logGroupPattern' | 'expectedStartSeconds' | 'lockSeconds'>;
   ecs: ECSClient;
   cloudwatch: CloudWatchClient;
+  sfn: SFNClient;
   incidents: IncidentStore;
   backups: Backups;
   clock: Clock;
@@ -106,10 +109,7 @@ export async function prepareDeploy(event: unknown, deps: PrepareDeployDeps): Pr
 
   // One change at a time per service: a deploy takes the service like an incident does, at P0's
   // rank, so an alarm while it runs joins it (the bake watches the alarms) instead of opening a P0.
-  if (!(await deps.incidents.holdForChange({ service: input.service, executionArn: execution, now: deps.clock.now(), lockSeconds: deps.config.lockSeconds, severity: 'P0' }))) {
-    const lock = await deps.incidents.lock(input.service);
-    throw new ServiceBusyError(`${input.service} is held by ${lock?.executionArn ?? lock?.incidentId ?? 'another execution'} (a deployment or an incident): this deploy changed nothing — wait for it to end (incident-flows status)`);
-  }
+  await holdService(deps, input.service, execution, 'deploy');
   const backup = await deps.backups.save({ cluster, service: input.service, deployment: deploymentName, executionArn: execution, takenAt: deps.clock.now().toISOString(), ...from });
   if (register) {
     // A retried step whose first try registered the revision uses that one.
@@ -170,7 +170,7 @@ export function incidentOf(
 
 const defaults = once(() => {
   const config = configFromEnv();
-  return { config, ecs: ecsClient(), cloudwatch: cloudWatchClient(), incidents: new IncidentStore(documentClient(), config.incidentsTable), backups: new Backups(documentClient(), config.incidentsTable), clock: systemClock };
+  return { config, ecs: ecsClient(), cloudwatch: cloudWatchClient(), sfn: sfnClient(), incidents: new IncidentStore(documentClient(), config.incidentsTable), backups: new Backups(documentClient(), config.incidentsTable), clock: systemClock };
 });
 const log = once(() => createLogger('prepare-deploy'));
 export const handler = step('prepare-deploy', log, (event) => prepareDeploy(event, defaults()));

@@ -1,16 +1,18 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import * as z from 'zod';
-import { documentClient, ecsClient, once } from '#commons/clients';
+import { documentClient, ecsClient, once, sfnClient } from '#commons/clients';
 import { systemClock, type Clock } from '#commons/clock';
 import { configFromEnv, type Config } from '#commons/config';
 import { describeService } from '#commons/ecs';
-import { DeploymentRefusedError, InvalidInputError, ServiceBusyError } from '#commons/errors';
+import { DeploymentRefusedError, InvalidInputError } from '#commons/errors';
 import { requireManaged } from '#commons/incident';
 import { IncidentStore } from '#commons/incidents';
 import { createLogger } from '#commons/logger';
 import { step } from '#commons/step';
 import { parseInput } from '#commons/validation';
 import { Backups } from '#deployments/backups';
+import { holdService, requireParentHolds } from '#deployments/hold';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { fullTarget, imageOf, quickTarget } from '#deployments/targets';
 import { describeRevision } from '#deployments/revisions';
 import { rollbackInputSchema, type DeploymentPlan } from '#deployments/schemas';
@@ -19,6 +21,7 @@ import { checkUrls, incidentOf, type PreparedChange } from './prepare-deploy.ts'
 export interface PrepareRollbackDeps {
   config: Pick<Config, 'defaultCluster' | 'managedServices' | 'serviceSettings' | 'logGroupPattern' | 'expectedStartSeconds' | 'lockSeconds'>;
   ecs: ECSClient;
+  sfn: SFNClient;
   incidents: IncidentStore;
   backups: Backups;
   clock: Clock;
@@ -85,17 +88,15 @@ export async function prepareRollback(event: unknown, deps: PrepareRollbackDeps)
   };
   const prepared = { incident: incidentOf(input, cluster, deps.config), deployment: plan, noChange: false };
   if (input.dryRun) return prepared;
-  // A nested rollback acts under its parent's hold (a deploy holds the service until it ends); any other takes the service itself.
-  if (!(await deps.incidents.holdForChange({ service: input.service, executionArn: holder, now: deps.clock.now(), lockSeconds: deps.config.lockSeconds, severity: 'P0' }))) {
-    const lock = await deps.incidents.lock(input.service);
-    throw new ServiceBusyError(`${input.service} is held by ${lock?.executionArn ?? lock?.incidentId ?? 'another execution'} (a deployment or an incident): this rollback changed nothing — wait for it to end (incident-flows status)`);
-  }
+  // A nested rollback acts under its parent's hold (a deploy or P0 holds the service until it ends); any other takes the service itself.
+  if (parent) await requireParentHolds(deps, input.service, parent);
+  else await holdService(deps, input.service, execution, 'rollback');
   return prepared;
 }
 
 const defaults = once(() => {
   const config = configFromEnv();
-  return { config, ecs: ecsClient(), incidents: new IncidentStore(documentClient(), config.incidentsTable), backups: new Backups(documentClient(), config.incidentsTable), clock: systemClock };
+  return { config, ecs: ecsClient(), sfn: sfnClient(), incidents: new IncidentStore(documentClient(), config.incidentsTable), backups: new Backups(documentClient(), config.incidentsTable), clock: systemClock };
 });
 const log = once(() => createLogger('prepare-rollback'));
 export const handler = step('prepare-rollback', log, (event) => prepareRollback(event, defaults()));

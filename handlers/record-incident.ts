@@ -107,7 +107,8 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       status: newerRunning ? 'open' : 'closed',
       ...(newerRunning ? {} : { closedAt }),
       // An alarm that stays in ALARM sends no further event: look at the alarms again after the cool-down.
-      ...(!newerRunning && RECHECKED.has(summary.outcome) ? { recheckAt: new Date(Date.parse(closedAt) + deps.settings.cooldownSeconds * 1000).toISOString() } : {}),
+      // A deploy or rollback recorded the alarms of its time on itself instead of opening a P0: look again whatever its end.
+      ...(!newerRunning && (RECHECKED.has(summary.outcome) || changeKindOf(executionArn) !== undefined) ? { recheckAt: new Date(Date.parse(closedAt) + deps.settings.cooldownSeconds * 1000).toISOString() } : {}),
       outcome: summary.outcome,
       actions: summary.actions,
       approvals: summary.approvals,
@@ -123,7 +124,7 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
   // The whole history, not this attempt's: a redrive resuming after earlier changes is no refused start.
   const refused = refusedStart(facts, fullLog, summary, settlement, known?.trigger ?? input.trigger);
   const text = refused
-    ? `:information_source: ${severity} ${service}: start input refused (${facts.error}), nothing changed, nobody paged (incident ${incidentId})`
+    ? `:information_source: ${changeKindOf(executionArn) ?? severity} ${service}: start input refused (${facts.error}), nothing changed, nobody paged (incident ${incidentId})`
     : headline(record, summary.outcome, timeToMitigate, changeKindOf(executionArn));
   let posted = false;
   if (first) {
@@ -144,7 +145,7 @@ export async function recordIncident(event: unknown, deps: RecordIncidentDeps): 
       incidentId,
       executionArn,
       severity,
-      details: `${facts.name} ended ${facts.status}${facts.error ? ` (${facts.error})` : ''}: ${facts.cause ?? summary.outcome}.${settlement === 'failed' ? ' Putting the desired count back FAILED: see the page about it.' : settlement?.restored ? ` The desired count was restored ${settlement.from} → ${settlement.to}.` : ''}${changeKindOf(executionArn) === 'deploy' ? ` A deploy stopped or escalated may leave ECS rolling out its new revision: check the service, and to go back to the revision before it run \`incident-flows rollback --service ${service} --deployment ${facts.name}\`.` : ''}`,
+      details: `${facts.name} ended ${facts.status}${facts.error ? ` (${facts.error})` : ''}: ${facts.cause ?? summary.outcome}.${settlement === 'failed' ? ' Putting the desired count back FAILED: see the page about it.' : settlement?.restored ? ` The desired count was restored ${settlement.from} → ${settlement.to}.` : ''}${changeKindOf(executionArn) === 'deploy' ? ` A deploy stopped or escalated may leave ECS rolling out its new revision: check the service, and to restore the backup taken before it (revision, desired count, deployment configuration) run \`incident-flows rollback --service ${service} --mode full --deployment ${facts.name}\`.` : ''}`,
       dedupKey: `end:${attempt}`,
     });
   }

@@ -25,6 +25,7 @@ import { applyRevision } from './apply-revision.ts';
 import { verifyDeployment } from './verify-deployment.ts';
 import { watchAlarms } from './watch-alarms.ts';
 import { discardRevision } from './discard-revision.ts';
+import { chooseFix } from './choose-fix.ts';
 import type { ApprovalsConfig } from '#commons/approvals';
 import type { SlackApi } from '#commons/slack';
 import { createCheckHandlers, type CheckHandlerName } from './registry-checks.ts';
@@ -54,6 +55,8 @@ export const HANDLER_NAMES = [
   'verify-deployment',
   'watch-alarms',
   'discard-revision',
+  // P0 chooses between a restart and rolling back a bad deployment (handlers/choose-fix.ts).
+  'choose-fix',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
@@ -109,12 +112,13 @@ export function createHandlers(deps: HandlerDeps): Record<HandlerName | 'request
       scaleOut(e, { config, incidents, ecs: clients.ecs, elbv2: clients.elbv2, autoscaling: clients.autoscaling, clock, points, scaleBacks }),
     ),
     'monitor-load': wrap('monitor-load', (e) => monitorLoad(e, { ecs: clients.ecs, cloudwatch: clients.cloudwatch, clock, config })),
-    'prepare-deploy': wrap('prepare-deploy', (e) => prepareDeploy(e, { config, ecs: clients.ecs, cloudwatch: clients.cloudwatch, incidents, backups, clock })),
-    'prepare-rollback': wrap('prepare-rollback', (e) => prepareRollback(e, { config, ecs: clients.ecs, incidents, backups, clock })),
-    'apply-revision': wrap('apply-revision', (e) => applyRevision(e, { config, ecs: clients.ecs, elbv2: clients.elbv2, incidents, clock })),
+    'prepare-deploy': wrap('prepare-deploy', (e) => prepareDeploy(e, { config, ecs: clients.ecs, cloudwatch: clients.cloudwatch, sfn: clients.sfn, incidents, backups, clock })),
+    'prepare-rollback': wrap('prepare-rollback', (e) => prepareRollback(e, { config, ecs: clients.ecs, sfn: clients.sfn, incidents, backups, clock })),
+    'apply-revision': wrap('apply-revision', (e) => applyRevision(e, { config, ecs: clients.ecs, elbv2: clients.elbv2, incidents, backups, clock })),
     'verify-deployment': wrap('verify-deployment', (e) => verifyDeployment(e, { ecs: clients.ecs, elbv2: clients.elbv2, clock, config, fetch: deps.fetch })),
     'watch-alarms': wrap('watch-alarms', (e) => watchAlarms(e, { cloudwatch: clients.cloudwatch, ecs: clients.ecs, clock, config })),
     'discard-revision': wrap('discard-revision', (e) => discardRevision(e, { ecs: clients.ecs, config })),
+    'choose-fix': wrap('choose-fix', (e) => chooseFix(e, { ecs: clients.ecs, backups, incidents, clock, config })),
     'request-approval': wrap('request-approval', (e) => {
       if (!deps.approvals) throw new Error('request-approval needs the approvals deps (Slack and the approvals table)');
       const log = (deps.logger ?? createLogger)('request-approval');

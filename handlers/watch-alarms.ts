@@ -41,6 +41,7 @@ const inputSchema = z
   .object({
     deployment: deploymentPlanSchema,
     startedAt: z.iso.datetime().describe('when the bake began (ISO 8601): the verification\'s checkedAt'),
+    changedAt: z.iso.datetime().describe('when the service was updated (ISO 8601): an alarm already in ALARM before it is not this deployment\'s'),
   })
   .strict();
 
@@ -55,11 +56,12 @@ const MAX_PAGES = 10;
  * fires also reaches start-incident, which records it on the deployment holding the service.
  */
 export async function watchAlarms(event: unknown, deps: WatchAlarmsDeps): Promise<BakeReading> {
-  const { deployment: plan, startedAt } = parseInput(inputSchema, event, 'watch-alarms input');
+  const { deployment: plan, startedAt, changedAt } = parseInput(inputSchema, event, 'watch-alarms input');
   requireManaged(deps.config, plan.service);
   const alarms = await alarmsOf(deps.cloudwatch, plan.service, plan.alarms);
   const firing: Firing[] = alarms
-    .filter((a) => a.StateValue === 'ALARM')
+    // Already firing before the update (and still): not this deployment's doing — it may even be its fix.
+    .filter((a) => a.StateValue === 'ALARM' && (a.StateUpdatedTimestamp?.getTime() ?? Infinity) >= Date.parse(changedAt))
     .map((a) => ({ alarm: a.AlarmName ?? '?', reason: a.StateReason ?? '', ...(a.StateUpdatedTimestamp ? { since: a.StateUpdatedTimestamp.toISOString() } : {}) }));
   // Someone (or ECS's own circuit breaker) moved the service off the new revision while it baked.
   const service = await describeService(deps.ecs, plan.cluster, plan.service);

@@ -54,12 +54,21 @@ export class IncidentFlowsStack extends Stack {
     this.stability = new StabilityWatches(this, 'Stability', { config, watchStability: this.functions['watch-stability'] });
 
     this.approvals = new Approvals(this, 'Approvals', { config });
+    const rollbackName = `${config.prefix}-rollback`;
+    this.rollback = new Rollback(this, 'Rollback', {
+      functions: this.functions,
+      stateMachineName: rollbackName,
+      requestApproval: this.approvals.requestApproval,
+      policy: this.approvals.policy,
+    });
     const p0Name = `${config.prefix}-p0-system-down`;
     this.p0 = new P0SystemDown(this, 'P0SystemDown', {
       functions: this.functions,
       stateMachineName: p0Name,
       requestApproval: this.approvals.requestApproval,
       policy: this.approvals.policy,
+      // P0 rolls back a bad deployment through the rollback workflow (handlers/choose-fix.ts).
+      rollback: { stateMachine: this.rollback.stateMachine, timeout: this.rollback.timeout },
     });
     this.approvals.allowDecisionsFor(this.p0.stateMachine);
     this.stability.allowReleasesFor(p0Name);
@@ -76,13 +85,6 @@ export class IncidentFlowsStack extends Stack {
     });
     this.approvals.allowDecisionsFor(this.p1.stateMachine);
     this.stability.allowReleasesFor(p1Name);
-    const rollbackName = `${config.prefix}-rollback`;
-    this.rollback = new Rollback(this, 'Rollback', {
-      functions: this.functions,
-      stateMachineName: rollbackName,
-      requestApproval: this.approvals.requestApproval,
-      policy: this.approvals.policy,
-    });
     const deployName = `${config.prefix}-deploy`;
     this.deploy = new Deploy(this, 'Deploy', {
       functions: this.functions,
@@ -125,6 +127,8 @@ export class IncidentFlowsStack extends Stack {
     this.incidents.table.grant(this.functions['scale-out'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
     this.functions['scale-out'].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
     // Deploy and rollback take the lock and keep the pre-deployment backup in the incidents table.
+    this.incidents.table.grant(this.functions['choose-fix'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    this.functions['choose-fix'].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
     for (const name of ['prepare-deploy', 'prepare-rollback', 'apply-revision'] as const) {
       this.incidents.table.grant(this.functions[name], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
       this.functions[name].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
@@ -153,11 +157,19 @@ export class IncidentFlowsStack extends Stack {
    * (RegisterTaskDefinition with taskRoleArn/executionRoleArn needs iam:PassRole, only to ECS tasks),
    * the update, the ALB settings that size the wait, and the alarms the bake watches.
    */
-  private grantDeployments(update: iam.PolicyStatement): void {
+  private grantDeployments(config: StackConfig, update: iam.PolicyStatement): void {
     const fns = this.functions;
+    // Whether the execution holding the service (or a nested rollback's parent) is still running: our executions only.
+    const describeOurs = new iam.PolicyStatement({
+      actions: ['states:DescribeExecution'],
+      resources: [this.formatArn({ service: 'states', resource: 'execution', resourceName: `${config.prefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    });
+    for (const name of ['prepare-deploy', 'prepare-rollback'] as const) fns[name].addToRolePolicy(describeOurs);
     const describeTd = new iam.PolicyStatement({ actions: ['ecs:DescribeTaskDefinition'], resources: ['*'] });
-    for (const name of ['prepare-deploy', 'prepare-rollback'] as const) fns[name].addToRolePolicy(describeTd);
-    fns['prepare-rollback'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:ListTaskDefinitions'], resources: ['*'] }));
+    for (const name of ['prepare-deploy', 'prepare-rollback', 'choose-fix'] as const) fns[name].addToRolePolicy(describeTd);
+    const listTd = new iam.PolicyStatement({ actions: ['ecs:ListTaskDefinitions'], resources: ['*'] });
+    fns['prepare-rollback'].addToRolePolicy(listTd);
+    fns['choose-fix'].addToRolePolicy(listTd);
     fns['prepare-deploy'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:RegisterTaskDefinition', 'ecs:TagResource'], resources: ['*'] }));
     fns['prepare-deploy'].addToRolePolicy(
       new iam.PolicyStatement({
@@ -202,6 +214,8 @@ export class IncidentFlowsStack extends Stack {
       fns['watch-stability'].addToRolePolicy(statement);
       fns.verify.addToRolePolicy(statement);
       fns['verify-deployment'].addToRolePolicy(statement);
+      // P0's choice of fix reads the stopped tasks of the failing revision.
+      fns['choose-fix'].addToRolePolicy(statement);
     }
     // Target health and the target groups' settings (health-check cycle, deregistration delay) that size a wait.
     // These ELBv2 Describe* actions support no resource-level permissions.
@@ -209,7 +223,7 @@ export class IncidentFlowsStack extends Stack {
     fns['watch-stability'].addToRolePolicy(readTargets);
     fns.verify.addToRolePolicy(readTargets);
     fns['verify-deployment'].addToRolePolicy(readTargets);
-    this.grantDeployments(update);
+    this.grantDeployments(config, update);
     fns['restart-service'].addToRolePolicy(
       new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'], resources: ['*'] }),
     );

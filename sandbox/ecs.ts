@@ -477,6 +477,27 @@ export class EcsFleet implements FleetReadings {
     }
   }
 
+  /**
+   * What DescribeServices' events (the newest 100) still show of the revision before a recent
+   * deployment: ECS posts "has reached a steady state" when a service settles and again every few
+   * hours while it stays so (ECS Developer Guide, "Amazon ECS service event messages"); a revision
+   * that could not keep its tasks up shows "unable to consistently start tasks" instead.
+   */
+  private seedPreviousHistory(s: SimService, deployedAt: number): void {
+    if (s.spec.previousRevisions === 0 || deployedAt <= this.now - DEFAULT_DEPLOYED_AGO_MS) return;
+    const before = deployedAt - DEFAULT_DEPLOYED_AGO_MS;
+    if (s.spec.previousRevision === 'failing') {
+      for (let h = 6; h >= 1; h--) {
+        this.addEvent(s, `(service ${s.name}) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`, deployedAt - h * 20 * 60 * SECOND);
+      }
+      return;
+    }
+    // An id of its own without a random draw: the scenario's other draws stay as they were.
+    const id = `ecs-svc/${String(9e18 + [...s.name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1e15, 7)).slice(0, 19)}`;
+    this.addEvent(s, `(service ${s.name}) (deployment ${id}) deployment completed.`, before);
+    for (let at = before; at < deployedAt; at += 6 * 60 * 60 * SECOND) this.addEvent(s, `(service ${s.name}) has reached a steady state.`, at);
+  }
+
   /** The running deployment dates from the latest seeded UpdateService of the service, if any. */
   private deployedAt(name: string): number {
     const updates = this.scenario.cloudTrail.filter((c) => c.service === name && c.eventName === 'UpdateService');
@@ -542,6 +563,7 @@ export class EcsFleet implements FleetReadings {
     const tasks = Array.from({ length: spec.desiredCount }, () => this.seedRunningTask(s, primary, deployedAt));
     if (tasks.length > 0) this.addEvent(s, startedMessage(s, tasks), deployedAt);
     if (lb && tasks.length > 0) this.addEvent(s, registeredMessage(s, tasks.length), deployedAt + readyMs);
+    this.seedPreviousHistory(s, deployedAt);
     this.addEvent(s, `(service ${s.name}) (deployment ${primary.id}) deployment completed.`, steadyAt);
     this.addEvent(s, `(service ${s.name}) has reached a steady state.`, steadyAt);
     this.scheduleInitialFailures(s, tasks);

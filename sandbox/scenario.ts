@@ -52,6 +52,11 @@ const serviceSchema = z
     family: ecsName.optional(),
     /** Earlier revisions to register before the current one (rollback targets). */
     previousRevisions: z.number().int().min(0).max(20).default(1),
+    /**
+     * How the revision before a recent deployment (a seeded UpdateService) behaved, as the service's
+     * events still show it: "stable" (it reached steady state), or "failing" (ECS could not keep its tasks up).
+     */
+    previousRevision: z.enum(['stable', 'failing']).default('stable'),
     /** Seconds from launch until the container is RUNNING. */
     startSeconds: z.number().min(0).max(3600).default(20),
     /** Seconds from RUNNING until the application answers its health check (warm-up). */

@@ -93,7 +93,7 @@ export class Deploy extends Construct {
 
     // ---- Bake: the alarms stay OK for the bake period, looked at once a minute.
     const bake = lambdaStep(this, 'Watch the alarms while baking', fn['watch-alarms'], {
-      parameters: { deployment: sfn.JsonPath.objectAt('$.deployment'), startedAt: sfn.JsonPath.stringAt('$.verification.checkedAt') },
+      parameters: { deployment: sfn.JsonPath.objectAt('$.deployment'), startedAt: sfn.JsonPath.stringAt('$.verification.checkedAt'), changedAt: sfn.JsonPath.stringAt('$.update.startedAt') },
       resultPath: '$.bake',
     });
     bake.addCatch(broke, { resultPath: '$.error' });

@@ -4,6 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DEFAULT_APPROVAL_POLICY, escalationMinutes, ruleFor, type ApprovalPolicy } from '#commons/policy';
 import type { HandlerName } from '../handlers/registry.ts';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { approvalWithEscalation } from './approval.ts';
 import { lambdaStep, waitUntilStable } from './fragments.ts';
 
@@ -16,6 +17,8 @@ export interface P0SystemDownProps {
   requestApproval?: IFunction;
   /** Which actions need a person (handlers/commons/policy.ts); the default policy when omitted. */
   policy?: ApprovalPolicy;
+  /** The rollback workflow: with it, P0 rolls back a bad deployment instead of restarting it (handlers/choose-fix.ts). */
+  rollback?: { stateMachine: sfn.IStateMachine; timeout: Duration };
 }
 
 export const WORKFLOW = 'p0-system-down';
@@ -41,7 +44,10 @@ export class P0SystemDown extends Construct {
   constructor(scope: Construct, id: string, props: P0SystemDownProps) {
     super(scope, id);
     const rule = ruleFor(props.policy ?? DEFAULT_APPROVAL_POLICY, WORKFLOW, 'restart');
-    this.timeout = props.timeout ?? Duration.minutes(120 + (props.requestApproval ? escalationMinutes(rule.escalation) : 0));
+    const rollbackRule = ruleFor(props.policy ?? DEFAULT_APPROVAL_POLICY, WORKFLOW, 'rollback');
+    this.timeout =
+      props.timeout ??
+      Duration.minutes(120 + (props.requestApproval ? escalationMinutes(rule.escalation) + escalationMinutes(rollbackRule.escalation) : 0) + (props.rollback?.timeout.toMinutes() ?? 0));
     const fn = props.functions;
     const incident = sfn.JsonPath.objectAt('$.incident');
     // The execution making a change holds the service's restore point (handlers/safety/restore-points.ts).
@@ -247,7 +253,7 @@ export class P0SystemDown extends Construct {
           .when(sfn.Condition.stringEquals('$.assessment.verdict', 'scaled-to-zero'), nothingToDo)
           .otherwise(
             new sfn.Choice(this, 'Can incident-flows restart it?')
-              .when(sfn.Condition.stringEquals('$.assessment.deploymentController', 'ECS'), remediate)
+              .when(sfn.Condition.stringEquals('$.assessment.deploymentController', 'ECS'), props.rollback ? this.chooseTheFix(props, rollbackRule, remediate, failSafe) : remediate)
               .otherwise(handOver),
           ),
       );
@@ -258,6 +264,79 @@ export class P0SystemDown extends Construct {
       timeout: this.timeout,
       comment: 'Runbook P0 Incident (System Down): assess, investigate, restart, wait until stable, redeploy once, verify; fail-safe restores the desired count.',
     });
+  }
+  /**
+   * Issue 12: the fix the evidence points to. A recent deployment that brought in a failing revision
+   * whose predecessor ran stable is rolled back (the rollback workflow, nested); anything else is
+   * restarted as before. A rollback older than the policy's window asks a person, whose Reject
+   * means "restart instead". A failed rollback goes through the same fail-safe as a restart.
+   */
+  private chooseTheFix(props: P0SystemDownProps, rule: ReturnType<typeof ruleFor>, restart: sfn.IChainable, failSafe: sfn.IChainable): sfn.IChainable {
+    const fn = props.functions;
+    const choose = lambdaStep(this, 'Choose the fix: roll back or restart', fn['choose-fix'], {
+      parameters: {
+        incident: sfn.JsonPath.objectAt('$.incident'),
+        assessment: sfn.JsonPath.objectAt('$.assessment'),
+        investigation: sfn.JsonPath.objectAt('$.investigation'),
+        autoRollbackWithinMinutes: rule.withinMinutes ?? 60,
+        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      },
+      resultPath: '$.decision',
+    });
+    // Not knowing is no reason to wait: restart as before.
+    choose.addCatch(restart, { resultPath: '$.decisionError' });
+    const rolledBack = new sfn.Pass(this, 'Record: rolled back', { result: sfn.Result.fromString('rolled-back'), resultPath: '$.outcome' }).next(
+      new sfn.Succeed(this, 'Service recovered by rolling back'),
+    );
+    const rollback = new tasks.StepFunctionsStartExecution(this, 'Roll back the deployment', {
+      stateMachine: props.rollback!.stateMachine,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      associateWithParent: true,
+      input: sfn.TaskInput.fromObject({
+        service: sfn.JsonPath.stringAt('$.incident.service'),
+        cluster: sfn.JsonPath.stringAt('$.incident.cluster'),
+        mode: 'quick',
+        toRevision: sfn.JsonPath.stringAt('$.decision.rollbackTo'),
+        automatic: true,
+        reason: sfn.JsonPath.format('P0: {} is failing since a recent deployment', sfn.JsonPath.stringAt('$.incident.service')),
+        trigger: { kind: 'manual', by: sfn.JsonPath.format('p0 {}', sfn.JsonPath.stringAt('$$.Execution.Name')) },
+        expectedStartSeconds: sfn.JsonPath.numberAt('$.incident.expectedStartSeconds'),
+      }),
+      resultSelector: { status: sfn.JsonPath.stringAt('$.Status'), execution: sfn.JsonPath.stringAt('$.ExecutionArn'), outcome: sfn.JsonPath.objectAt('$.Output.outcome') },
+      resultPath: '$.rollback',
+    });
+    rollback.addCatch(failSafe, { resultPath: '$.error' });
+    rollback.next(rolledBack);
+
+    let gated: sfn.IChainable = rollback;
+    if (props.requestApproval) {
+      const approval = approvalWithEscalation(this, {
+        what: 'the rollback',
+        workflow: WORKFLOW,
+        action: 'rollback',
+        severity: 'P0',
+        requestApproval: props.requestApproval,
+        escalation: rule.escalation,
+        evidence: { assessment: '$.assessment', investigation: '$.investigation', decision: '$.decision' },
+        resultPath: '$.rollbackApproval',
+        onApproved: rollback,
+        // Reject means "restart instead": the incident still needs a fix.
+        onRejected: restart,
+        onNoAnswer: rule.onNoAnswer === 'proceed' ? rollback : restart,
+        onError: restart,
+      });
+      const needed = rule.mode === 'approval' ? sfn.Condition.booleanEquals('$.incident.dryRun', false) : sfn.Condition.booleanEquals('$.decision.needsApproval', true);
+      gated = new sfn.Choice(this, 'Does the rollback need approval?').when(sfn.Condition.and(needed, sfn.Condition.booleanEquals('$.incident.dryRun', false)), approval).otherwise(rollback);
+    }
+    const dryRun = new sfn.Pass(this, 'Record: dry run (rollback)', { result: sfn.Result.fromString('dry-run'), resultPath: '$.outcome' }).next(
+      new sfn.Succeed(this, 'Dry run: the rollback planned'),
+    );
+    return choose.next(
+      new sfn.Choice(this, 'Roll back or restart?')
+        .when(sfn.Condition.and(sfn.Condition.stringEquals('$.decision.fix', 'rollback'), sfn.Condition.booleanEquals('$.incident.dryRun', true)), dryRun)
+        .when(sfn.Condition.stringEquals('$.decision.fix', 'rollback'), gated)
+        .otherwise(restart),
+    );
   }
 }
 

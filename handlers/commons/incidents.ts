@@ -335,7 +335,7 @@ export class IncidentStore {
    * to, itself already, or a free, expired or closed lock it takes now (a console start). Another
    * live holder means another restart loop is running: false, and nothing may change.
    */
-  async holdForChange(p: { service: string; executionArn: string; now: Date; lockSeconds: number; severity?: Severity }): Promise<boolean> {
+  async holdForChange(p: { service: string; executionArn: string; now: Date; lockSeconds: number; severity?: Severity; endedHolder?: string }): Promise<boolean> {
     const incidentId = incidentIdOf(p.executionArn.split(':').pop() ?? p.executionArn);
     const mine = await writeIf(
       this.db.send(
@@ -366,9 +366,10 @@ export class IncidentStore {
             state: 'open',
             expiresAt: epochSeconds(p.now) + p.lockSeconds,
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR #state = :closed',
+          // endedHolder: its execution ended without its end being recorded (the event is best effort): the service is free.
+          ConditionExpression: `attribute_not_exists(pk) OR expiresAt <= :now OR #state = :closed${p.endedHolder ? ' OR executionArn = :ended' : ''}`,
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':now': epochSeconds(p.now), ':closed': 'closed' },
+          ExpressionAttributeValues: { ':now': epochSeconds(p.now), ':closed': 'closed', ...(p.endedHolder ? { ':ended': p.endedHolder } : {}) },
         }),
       ),
     );

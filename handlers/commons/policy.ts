@@ -31,6 +31,8 @@ export const actionRuleSchema = z
   .object({
     mode: approvalModeSchema,
     onNoAnswer: z.enum(['fail-closed', 'proceed']).default('fail-closed'),
+    /** P0's rollback: automatic only for a change younger than this (minutes); an older one waits for a person. */
+    withinMinutes: z.number().int().min(0).max(7 * 24 * 60).optional(),
     /** Overrides the policy's escalation path for this action. */
     escalation: z.array(escalationTierSchema).min(1).optional(),
     /** Why: shown in docs and in the approval request. */
@@ -64,6 +66,12 @@ export const DEFAULT_APPROVAL_POLICY: ApprovalPolicy = {
         mode: 'automatic',
         onNoAnswer: 'fail-closed',
         why: 'the first P0 restart runs on its own; beyond the remediation budget (requireApproval) a person decides',
+      },
+      rollback: {
+        mode: 'automatic',
+        onNoAnswer: 'fail-closed',
+        withinMinutes: 60,
+        why: 'a deployment of the last hour that brought in a failing revision is rolled back on its own; an older one waits for a person, who may restart instead',
       },
     },
     'p1-degraded': {

@@ -25,16 +25,24 @@ export class Backups {
     private readonly table: string,
   ) {}
 
-  /** Writes the backup once per deployment (a retried step keeps the first), then points "latest" at it. */
+  /** Writes the backup once per deployment (a retried step keeps the first). */
   async save(backup: Backup): Promise<Backup> {
     try {
       await this.db.send(new PutCommand({ TableName: this.table, Item: { ...key(backup.cluster, backup.service, backup.deployment), ...backup }, ConditionExpression: 'attribute_not_exists(pk)' }));
     } catch (err) {
       if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
     }
-    const kept = (await this.get(backup.cluster, backup.service, backup.deployment)) ?? backup;
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...key(backup.cluster, backup.service), ...kept } }));
-    return kept;
+    return (await this.get(backup.cluster, backup.service, backup.deployment)) ?? backup;
+  }
+
+  /**
+   * The deployment is about to change the service: its backup becomes the service's latest. Only
+   * then — a deploy rejected or refused before its update is no backup to restore.
+   */
+  async promote(cluster: string, service: string, deployment: string): Promise<void> {
+    const backup = await this.get(cluster, service, deployment);
+    if (!backup) throw new Error(`no backup of ${service} for deployment ${deployment}`);
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...key(cluster, service), ...backup } }));
   }
 
   async noteRevision(cluster: string, service: string, deployment: string, newRevision: string): Promise<void> {

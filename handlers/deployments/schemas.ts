@@ -20,6 +20,8 @@ export const imageUriSchema = z
   .max(1024)
   .regex(IMAGE_URI, 'is not a container image URI')
   .refine((uri) => /@sha256:[a-f0-9]{64}$/.test(uri) || /:[\w][\w.-]{0,127}$/.test(uri.slice(uri.lastIndexOf('/') + 1)), 'has no tag or digest')
+  // ":latest" moves under you: what ran before a deploy could not be told from what runs after it.
+  .refine((uri) => !/:latest$/.test(uri), 'is tagged "latest", which moves — deploy a version tag or a digest (@sha256:…)')
   .describe('a container image URI with a tag or digest, e.g. "123456789012.dkr.ecr.us-east-1.amazonaws.com/acme-axon:v42"');
 
 /** family:revision, or a task definition ARN. */

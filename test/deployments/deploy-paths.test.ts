@@ -142,7 +142,7 @@ describe('deploy: the runbook\'s Standard Deployment', () => {
       const lock = await new IncidentStore(documentClient(sandbox.clientOptions()), 'incident-flows-incidents').lock(SERVICE);
       expect(lock?.state).toBe('closed');
       expect(sandbox.sns.published).toHaveLength(1);
-      expect(sandbox.sns.published[0]!.message).toContain(`incident-flows rollback --service ${SERVICE} --deployment ${executionArn!.split(':').pop()}`);
+      expect(sandbox.sns.published[0]!.message).toContain(`incident-flows rollback --service ${SERVICE} --mode full --deployment ${executionArn!.split(':').pop()}`);
     });
   });
 });

@@ -79,3 +79,18 @@ describe('rollback: the runbook\'s Rollback Procedure', () => {
     });
   });
 });
+
+describe('rollback: a nested start is checked, not trusted', () => {
+  test('a start naming a parent that is not running (or not ours) is refused before any change', async () => {
+    await withSandbox({ services: [{ name: SERVICE, previousRevisions: 2, healthPath: '/health' }] }, async (sandbox) => {
+      const fake = `arn:aws:states:us-east-1:123456789012:execution:incident-flows-deploy:made-up`;
+      const notOurs = `arn:aws:states:us-east-1:123456789012:execution:someone-elses:x`;
+      for (const parent of [fake, notOurs]) {
+        const run = await runWorkflow(sandbox, ROLLBACK, { service: SERVICE, automatic: true, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: parent });
+        expect(run).toMatchObject({ status: 'FAILED', error: 'InvalidInputError' });
+        expect(run.message).toContain('field "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"');
+      }
+      expect(mutatingCalls(sandbox)).toEqual([]);
+    });
+  });
+});
