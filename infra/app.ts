@@ -3,11 +3,16 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { parseStackConfig } from './config.ts';
+import { addSecurityChecks } from './nag.ts';
 import { IncidentFlowsStack } from './stack.ts';
 
-/** Builds the CDK app. Tests and the sandbox pass context to skip bundling. */
+/**
+ * Builds the CDK app. Tests and the sandbox pass context to skip bundling. cdk-nag's AwsSolutions
+ * checks run on every synthesis: an unacknowledged finding stops it (infra/nag.ts).
+ */
 export function buildApp(context: Record<string, unknown> = {}): { app: App; stack: IncidentFlowsStack } {
   const app = new App({ context });
+  addSecurityChecks(app);
   const config = parseStackConfig(app.node.tryGetContext('incidentFlows'));
   const stack = new IncidentFlowsStack(app, 'IncidentFlows', {
     config,

@@ -1,8 +1,10 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -92,6 +94,10 @@ export class Approvals extends Construct {
           description: 'incident-flows Slack app: {"signingSecret": "...", "botToken": "xoxb-..."} — fill in after the first deploy',
           generateSecretString: { secretStringTemplate: JSON.stringify({ botToken: '' }), generateStringKey: 'signingSecret' },
         });
+    Validations.of(this.secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Slack issues and rotates the signing secret and the bot token (Slack app settings, token rotation); Secrets Manager cannot rotate them, people paste the new values here.',
+    });
 
     const environment = {
       APPROVALS_TABLE: this.table.tableName,
@@ -114,6 +120,10 @@ export class Approvals extends Construct {
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    Validations.of(this.undeliveredDecisions).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue (the approvals stream\'s on-failure destination); an alarm pages on any message in it.',
     });
     this.slackInteractions.addEventSource(
       new DynamoEventSource(this.table, {
@@ -153,14 +163,38 @@ export class Approvals extends Construct {
       autoDeploy: true,
       stageName: '$default',
       throttle: { rateLimit: settings.rateLimit, burstLimit: settings.rateLimit * 2 },
+      // Who called, when and with what answer; never headers or bodies (signatures, payloads).
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(new logs.LogGroup(this, 'SlackApiAccessLogs', { retention: logs.RetentionDays.THREE_MONTHS })),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            userAgent: '$context.identity.userAgent',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            integrationStatus: '$context.integrationStatus',
+            integrationLatency: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
     });
-    this.api.addRoutes({
+    const routes = this.api.addRoutes({
       path: '/slack/interactions',
       methods: [apigw.HttpMethod.POST],
       integration: new HttpLambdaIntegration('SlackInteractions', this.slackInteractions, {
         payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
       }),
     });
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'Slack cannot present IAM, Cognito or JWT credentials: every request is authenticated in slack-interactions by Slack request signing (HMAC-SHA256 of the body with the signing secret, timestamp within 5 minutes, replay refused) before anything is read; approvers are then checked against the configured Slack users.',
+      });
+    }
     this.callbackUrl = `${stage.url.replace(/\/$/, '')}/slack/interactions`;
     new CfnOutput(this, 'SlackInteractivityUrl', { value: this.callbackUrl, description: 'Slack app › Interactivity & Shortcuts › Request URL' });
   }

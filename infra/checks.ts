@@ -126,7 +126,7 @@ export class Checks extends Construct {
 
   /** P2 records its scheduled fix on the incident; the health check opens incidents through start-incident's path. */
   connect(incidents: IncidentRecords, machineNames: Record<string, string>): void {
-    incidents.table.grant(this.functions['schedule-fix'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    incidents.grantItems(this.functions['schedule-fix'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     incidents.allowRaising(this.functions['raise-health-incidents'], machineNames);
   }
 }

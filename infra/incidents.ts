@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -11,6 +11,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import * as z from 'zod';
 import { alarmRouteSchema, SEVERITIES, type Severity } from '../handlers/commons/alarms.ts';
+import { RECONCILE_INDEX } from '../handlers/safety/restore-points.ts';
 import type { StackConfig } from './config.ts';
 import { handlerFunction } from './handler-function.ts';
 import type { Paging } from './paging.ts';
@@ -87,6 +88,8 @@ export class IncidentRecords extends Construct {
   readonly deadLetters: sqs.Queue;
   /** How long a service lock lasts: longer than the longest execution. */
   readonly lockSeconds: number;
+  /** The alarm-name prefixes that open incidents (ALARM_ROUTES). */
+  readonly alarmPrefixes: string[];
   /** What a function needs to open incidents through start-incident's path (see allowRaising). */
   private raising: { environment: Record<string, string>; procedures: Partial<Record<Severity, string>> } | undefined;
 
@@ -103,6 +106,7 @@ export class IncidentRecords extends Construct {
         { alarmPrefix: `${s.name}-p1-`, service: s.name, severity: 'P1' as Severity },
         { alarmPrefix: `${s.name}-p2-`, service: s.name, severity: 'P2' as Severity },
       ]);
+    this.alarmPrefixes = routes.map((r) => r.alarmPrefix);
     const configured = settings.procedures ?? Object.fromEntries(Object.entries(DEFAULT_PROCEDURES).filter(([, w]) => w in props.workflows));
     const procedures: Partial<Record<Severity, sfn.IStateMachine>> = {};
     for (const [severity, workflow] of Object.entries(configured) as [Severity, string][]) {
@@ -120,7 +124,7 @@ export class IncidentRecords extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // Sparse: only what the reconciler must look at (restore points, open locks) carries the key.
-    this.table.addGlobalSecondaryIndex({ indexName: 'reconcile', partitionKey: { name: 'reconcile', type: dynamodb.AttributeType.STRING } });
+    this.table.addGlobalSecondaryIndex({ indexName: RECONCILE_INDEX, partitionKey: { name: 'reconcile', type: dynamodb.AttributeType.STRING } });
 
     const environment = {
       INCIDENTS_TABLE: this.table.tableName,
@@ -149,9 +153,11 @@ export class IncidentRecords extends Construct {
     this.reconcile = this.handler('reconcile', { ...environment, ...slack });
 
     // Least privilege: items only, no scans; deletes only of restore points (record-incident, reconcile).
-    this.table.grant(this.startIncident, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
-    this.table.grant(this.recordIncident, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
-    this.table.grant(this.reconcile, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
+    this.grantItems(this.startIncident, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    this.grantItems(this.recordIncident, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    this.grantItems(this.reconcile, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    // The reconciler finds its work through the sparse index; nothing else queries.
+    this.reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/${RECONCILE_INDEX}`] }));
     for (const machine of new Set(Object.values(procedures))) machine.grantStartExecution(this.startIncident);
     for (const machine of Object.values(props.workflows)) {
       const read = new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:GetExecutionHistory'], resources: [executionArns(this, machine)] });
@@ -175,7 +181,7 @@ export class IncidentRecords extends Construct {
         resources: [Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
       }),
     );
-    this.table.grant(this.reconcile, 'dynamodb:PutItem');
+    this.grantItems(this.reconcile, 'dynamodb:PutItem');
     // Scaling back after P1 (handlers/safety/scale-back.ts): the quiet period's metrics, and the
     // scalable target's minimum where autoscaling manages the service. GetMetricData and
     // DescribeScalableTargets take no resource-level permissions; RegisterScalableTarget is scoped
@@ -212,6 +218,10 @@ export class IncidentRecords extends Construct {
       enforceSSL: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
     });
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue (EventBridge targets\' and Lambda\'s on-failure destination); an alarm pages on any message in it.',
+    });
     const target = (fn: lambda.IFunction) => new targets.LambdaFunction(fn, { retryAttempts: 8, maxEventAge: Duration.hours(2), deadLetterQueue: this.deadLetters });
     // EventBridge's retries and DLQ cover *delivering* the event; Lambda then runs it asynchronously
     // and, after its own retries, would drop an event whose function kept failing. Keep those too.
@@ -247,6 +257,14 @@ export class IncidentRecords extends Construct {
   }
 
   /**
+   * Item rights on the incidents table itself. `table.grant` would add `<table>/index/*` too (the
+   * table has an index): only the reconciler queries, and only its index (granted above).
+   */
+  grantItems(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.table.tableArn] });
+  }
+
+  /**
    * Lets another function open (or join) incidents through start-incident's code, e.g. the health
    * check's failing lines (infra/checks.ts): the same environment and grants as the escalation.
    */
@@ -264,7 +282,7 @@ export class IncidentRecords extends Construct {
       if (name) byName[severity] = machineArn(name);
     }
     for (const [k, v] of Object.entries({ ...environment, PROCEDURES: JSON.stringify(byName) })) escalation.fn.addEnvironment(k, v);
-    this.table.grant(escalation.fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    this.grantItems(escalation.fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     const names = [...new Set(Object.values(escalation.machineNames))];
     escalation.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: Object.values(byName) }));
     escalation.fn.addToRolePolicy(

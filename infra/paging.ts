@@ -1,4 +1,5 @@
-import { Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -29,6 +30,26 @@ export class Paging extends Construct {
   allowPaging(fn: IFunction & { addEnvironment(key: string, value: string): unknown }): void {
     fn.addEnvironment('PAGING_TOPIC_ARN', this.topic.topicArn);
     this.topic.grantPublish(fn);
+  }
+
+  /**
+   * CloudWatch may publish the stack's alarms (names matching the pattern) to the topic. The topic
+   * has its own policy (enforceSSL), which replaces SNS's default one: without this statement an
+   * alarm's action would be refused. Scoped to this account's alarms of that name (confused deputy).
+   */
+  allowAlarms(alarmNamePattern: string): void {
+    const stack = Stack.of(this);
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmNamePattern, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+    );
   }
 
   get topicName(): string {

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -40,6 +40,10 @@ export class StabilityWatches extends Construct {
       timeToLiveAttribute: 'expiresAt',
       // Short-lived tokens: nothing here outlives its execution.
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.table).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason: 'Holds only the task tokens of waits in progress, expiring with their executions (TTL); a point-in-time restore would bring back dead tokens. Nothing here is worth recovering: the waits also poll.',
     });
 
     const serviceArns = config.services.map((s) =>

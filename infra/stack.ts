@@ -12,6 +12,8 @@ import { Checks } from './checks.ts';
 import { logGroupOf, serviceSettingsOf, type StackConfig } from './config.ts';
 import { handlerFunction } from './handler-function.ts';
 import { IncidentRecords } from './incidents.ts';
+import { acknowledgeIamWildcards } from './nag.ts';
+import { AutomationObservability } from './observability.ts';
 import { Paging } from './paging.ts';
 import { StabilityWatches } from './stability.ts';
 
@@ -40,6 +42,8 @@ export class IncidentFlowsStack extends Stack {
   readonly incidents: IncidentRecords;
   /** P2 "Minor Issues", the daily health check and its schedule (infra/checks.ts). */
   readonly checks: Checks;
+  /** Alarms on the automation itself, execution logs and tracing, the dashboard (infra/observability.ts). */
+  readonly observability: AutomationObservability;
 
   constructor(scope: Construct, id: string, props: IncidentFlowsStackProps) {
     super(scope, id, props);
@@ -100,39 +104,51 @@ export class IncidentFlowsStack extends Stack {
     }
     this.paging = new Paging(this, 'Paging', { config });
     this.checks = new Checks(this, 'Checks', { config, assess: this.functions.assess, slackSecret: this.approvals.secret });
+    // Every workflow by name: the incident records (every end recorded) and the alarms on the automation.
+    const workflows = {
+      'p0-system-down': this.p0.stateMachine,
+      'p1-degraded': this.p1.stateMachine,
+      'p2-minor': this.checks.p2.stateMachine,
+      // Deployments hold the service like incidents do; every end is recorded, reported and (if people must act) paged.
+      deploy: this.deploy.stateMachine,
+      rollback: this.rollback.stateMachine,
+      // Not an incident procedure: registered so that its every end is recorded and reported too.
+      'health-check': this.checks.healthCheck.stateMachine,
+    };
     // Alarm starts (one incident per service, remediation budget) and the incident record (docs/incidents.md).
     this.incidents = new IncidentRecords(this, 'Incidents', {
       config,
-      workflows: {
-        'p0-system-down': this.p0.stateMachine,
-        'p1-degraded': this.p1.stateMachine,
-        'p2-minor': this.checks.p2.stateMachine,
-        // Deployments hold the service like incidents do; every end is recorded, reported and (if people must act) paged.
-        deploy: this.deploy.stateMachine,
-        rollback: this.rollback.stateMachine,
-        // Not an incident procedure: registered so that its every end is recorded and reported too.
-        'health-check': this.checks.healthCheck.stateMachine,
-      },
+      workflows,
       longestExecution: [this.p0.timeout, this.p1.timeout, this.deploy.timeout, this.rollback.timeout].reduce((a, b) => (b.toSeconds() > a.toSeconds() ? b : a)),
       paging: this.paging,
       escalation: { fn: this.escalateIncident, machineNames: { 'p0-system-down': p0Name, 'p1-degraded': p1Name } },
     });
     this.checks.connect(this.incidents, { 'p0-system-down': p0Name, 'p1-degraded': p1Name, 'p2-minor': this.checks.p2Name });
     // The restart writes the count to come back to before its first change; the fail-safe reads it.
-    this.incidents.table.grant(this.functions['restart-service'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    this.incidents.grantItems(this.functions['restart-service'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
     // A console start's restart takes the service's lock for as long as the alarm starts do.
     this.functions['restart-service'].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
-    this.incidents.table.grant(this.functions['restore-desired-count'], 'dynamodb:GetItem');
+    this.incidents.grantItems(this.functions['restore-desired-count'], 'dynamodb:GetItem');
     // P1's scale-out takes the lock and writes its restore point and scale-back like the restart does.
-    this.incidents.table.grant(this.functions['scale-out'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    this.incidents.grantItems(this.functions['scale-out'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
     this.functions['scale-out'].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
     // Deploy and rollback take the lock and keep the pre-deployment backup in the incidents table.
-    this.incidents.table.grant(this.functions['choose-fix'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    this.incidents.grantItems(this.functions['choose-fix'], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
     this.functions['choose-fix'].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
     for (const name of ['prepare-deploy', 'prepare-rollback', 'apply-revision'] as const) {
-      this.incidents.table.grant(this.functions[name], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+      this.incidents.grantItems(this.functions[name], 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
       this.functions[name].addEnvironment('INCIDENT_LOCK_SECONDS', String(this.incidents.lockSeconds));
     }
+    this.observability = new AutomationObservability(this, 'Observability', {
+      config,
+      paging: this.paging,
+      workflows,
+      deadLetterQueues: { 'undelivered-events': this.incidents.deadLetters, 'undelivered-decisions': this.approvals.undeliveredDecisions },
+      slackApi: this.approvals.api,
+      incidentAlarmPrefixes: this.incidents.alarmPrefixes,
+    });
+    // Last: every grant is made. The wildcards infra/nag.ts explains are acknowledged, any other stays a finding.
+    acknowledgeIamWildcards(this);
   }
 
   private handlerFunction(name: HandlerName, config: StackConfig): NodejsFunction {
@@ -170,7 +186,11 @@ export class IncidentFlowsStack extends Stack {
     const listTd = new iam.PolicyStatement({ actions: ['ecs:ListTaskDefinitions'], resources: ['*'] });
     fns['prepare-rollback'].addToRolePolicy(listTd);
     fns['choose-fix'].addToRolePolicy(listTd);
-    fns['prepare-deploy'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:RegisterTaskDefinition', 'ecs:TagResource'], resources: ['*'] }));
+    fns['prepare-deploy'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:RegisterTaskDefinition'], resources: ['*'] }));
+    // The new revision carries the old one's tags: tagging on create only, never tagging what exists (ECS "tag on create").
+    fns['prepare-deploy'].addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ecs:TagResource'], resources: ['*'], conditions: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } } }),
+    );
     fns['prepare-deploy'].addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['iam:PassRole'],
@@ -183,7 +203,7 @@ export class IncidentFlowsStack extends Stack {
     fns['apply-revision'].addToRolePolicy(
       new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'], resources: ['*'] }),
     );
-    // DescribeAlarms supports no resource-level permissions.
+    // On '*': DescribeAlarms returns composite alarms only to a caller allowed on '*' (CloudWatch API reference).
     const describeAlarms = new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] });
     fns['watch-alarms'].addToRolePolicy(describeAlarms);
     fns['prepare-deploy'].addToRolePolicy(describeAlarms);

@@ -28,12 +28,21 @@ beforeAll(() => {
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const handlerTag = (r: Resource) => (r.Properties.Tags as { Key: string; Value: string }[] | undefined)?.find((t) => t.Key === 'incident-flows:handler')?.Value;
 const functionId = (handler: string) => ofType('AWS::Lambda::Function').find(([, r]) => handlerTag(r) === handler)![0];
-/** Every statement of the policies attached to the function's role. */
+/**
+ * Every statement of the policies attached to the function's role, less what every function has to
+ * run (writing its own log group, X-Ray traces: test/infra/observability.test.ts holds those).
+ */
 function statementsOf(handler: string): Statement[] {
-  const role = (resources[functionId(handler)]!.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const fn = resources[functionId(handler)]!;
+  const role = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const ownLogGroup = text({ 'Fn::GetAtt': [fn.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] });
+  const plumbing = (s: Statement) =>
+    (actionsOf(s).every((a) => a === 'xray:PutTraceSegments' || a === 'xray:PutTelemetryRecords') && s.Resource === '*') ||
+    (actionsOf(s).every((a) => a === 'logs:CreateLogStream' || a === 'logs:PutLogEvents') && text(s.Resource) === ownLogGroup);
   return ofType('AWS::IAM::Policy')
     .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[])
+    .filter((s) => !plumbing(s));
 }
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 const text = (v: unknown) => JSON.stringify(v);
