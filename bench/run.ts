@@ -3,13 +3,17 @@
  *  1. wall time of the P0 drill (first run in the process, then warm runs);
  *  2. for each drill fault: state transitions, simulated time to recover, the simulator's own
  *     stabilisation time, and how long the workflow took to notice stability;
- *  3. minified bundle size and cold import time of each handler.
- * Writes .bench/p0.json as well as printing a table.
+ *  3. minified bundle size and cold import time of each handler;
+ *  4. for each P0 drill fault, time to first action: seconds from the alarm to the first remediating
+ *     call, and the time to recover, with AWS's latencies charged (sandbox/latency.ts) and without.
+ * Every drill runs with AWS's latencies (Lambda cold starts, state transitions, API round trips)
+ * unless a row says otherwise. Writes .bench/p0.json as well as printing a table.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { runDrill } from '../cli/drill.ts';
-import { planDrill } from '../cli/drill-scenario.ts';
+import { DRILL_FAULTS, planDrill } from '../cli/drill-scenario.ts';
+import { AWS_LATENCY } from '../sandbox/latency.ts';
 import { HANDLER_NAMES } from '../handlers/registry.ts';
 import { measureBundles, median } from './bundle.ts';
 
@@ -65,19 +69,50 @@ async function recoveryFigures() {
   return rows;
 }
 
+/**
+ * Issue "time to first action, measured honestly": per P0 drill fault (bad-deploy included once
+ * cli/drill-scenario.ts has it), the alarm → first remediating call and the time to recover with
+ * AWS's latencies, next to the same drill with the automation free, so the automation's own share shows.
+ */
+async function firstActionFigures() {
+  const rows = [];
+  for (const fault of Object.keys(DRILL_FAULTS)) {
+    const aws = await runDrill(planDrill({ fault }), { latency: 'aws' });
+    const free = await runDrill(planDrill({ fault }), { latency: 'none' });
+    rows.push({
+      fault,
+      outcome: aws.outcome,
+      firstRemediatingCallSeconds: aws.firstRemediatingCallSeconds,
+      timeToRecoverSeconds: aws.simulatedSeconds,
+      timeToRecoverWithoutLatencySeconds: free.simulatedSeconds,
+      automationShareSeconds: aws.simulatedSeconds - free.simulatedSeconds,
+    });
+  }
+  return rows;
+}
+
 const cli = cliWallTimes();
 const drill = await drillWallTimes();
 const recovery = await recoveryFigures();
+const firstAction = await firstActionFigures();
 const bundles = await measureBundles([...HANDLER_NAMES, 'ecs-events']);
 
 console.log('\nP0 drill through the CLI (`incident-flows drill p0`, a new Node process each):');
 console.log(`  first ever ${cli.coldMillis} ms (synthesizes the CDK app), then median ${cli.warmMedianMillis} ms`);
 console.log('\nP0 drill wall time (crash-loop, in-process):');
 console.log(`  first run ${drill.firstMillis} ms (includes sandbox boot; template from cache when warm), warm median ${drill.warmMedianMillis} ms over ${WARM_RUNS}`);
-console.log('\nTime to recover, simulated seconds (workflow from the alarm; simulator from the first change):');
+console.log("\nTime to recover, simulated seconds, AWS's latencies charged (workflow from the alarm; simulator from the first change):");
 console.table(recovery);
+console.log("\nTime to first action (P0 drills): alarm → first remediating ECS call, and time to recover, with AWS's latencies and without:");
+console.table(firstAction);
+const m = AWS_LATENCY;
+console.log(
+  `  model "${m.name}": Lambda cold start ${m.lambda.coldStartSeconds} s (first invocation of each function), invoke ${m.lambda.invokeSeconds} s, ` +
+    `state transition ${m.stateTransitionSeconds} s, API call ${m.api.defaultSeconds} s (${Object.entries(m.api.operations).map(([k, v]) => `${k} ${v} s`).join(', ')}), ` +
+    `EventBridge delivery ${m.eventDeliverySeconds} s, ±${m.jitter * 100} % seeded jitter — sources in sandbox/latency.ts`,
+);
 console.log('Handler bundles (esbuild, ESM, module-first, minified) and cold import time:');
 console.table(bundles.map((b) => ({ handler: b.handler, KB: Math.round(b.bytes / 1024), initMs: b.initMillis })));
 
 mkdirSync('.bench', { recursive: true });
-writeFileSync('.bench/p0.json', `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cli, drill, recovery, bundles }, null, 2)}\n`);
+writeFileSync('.bench/p0.json', `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cli, drill, recovery, firstAction, latencyModel: AWS_LATENCY, bundles }, null, 2)}\n`);

@@ -2,7 +2,8 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { fullHistory } from '#commons/execution-history';
 import { listApprovals } from '#commons/approvals';
 import { documentClient } from '#commons/clients';
-import { Sandbox } from '../sandbox/index.ts';
+import { Sandbox, type CallRecord } from '../sandbox/index.ts';
+import type { LatencyOption } from '../sandbox/latency.ts';
 import { eventBridgeOf, fireAlarm } from '../sandbox/eventbridge.ts';
 import { playHuman, slackOf, SLACK_USERS, type Click } from '../sandbox/slack.ts';
 import { DRILL_WORKFLOWS, type DrillApproval, type DrillPlan, type DrillWorkflow, type Outcome } from './drill-scenario.ts';
@@ -25,7 +26,15 @@ export interface DrillReport {
   /** What the drill was doing when it could not go on (an API the scenario took down); absent when it ran to its end. */
   incomplete?: string;
   transitions: number;
+  /** Time to recover: seconds from the alarm to the execution's end, the automation's own latencies included. */
   simulatedSeconds: number;
+  /**
+   * Seconds from the alarm to the first remediating call the workflow made — the first ECS change
+   * (UpdateService, a rollback's UpdateService, a StopTask…) that ECS accepted. Absent when nothing was changed.
+   */
+  firstRemediatingCallSeconds?: number;
+  /** The latency model the sandbox charged (sandbox/latency.ts): 'aws' unless the drill asked otherwise. */
+  latencyModel?: string;
   wallMillis: number;
   desiredBefore: number;
   desiredAfter: number;
@@ -97,6 +106,8 @@ export interface DrillOptions {
    * terminal or a script sees why while stdout keeps the report (text or --json).
    */
   notice?: (line: string) => void;
+  /** What the automation's own machinery costs (sandbox/latency.ts): AWS's figures unless a bench compares. */
+  latency?: LatencyOption;
 }
 
 const toStderr = (line: string) => void process.stderr.write(`${line}\n`);
@@ -109,7 +120,9 @@ const toStderr = (line: string) => void process.stderr.write(`${line}\n`);
 export async function runDrill(plan: DrillPlan, options: DrillOptions = {}): Promise<DrillReport> {
   const wallStart = performance.now();
   // --approval drills run as if the remediation budget were spent: the trigger then requires approval.
-  const sandbox = await Sandbox.start(plan.scenario, plan.approval ? { incidents: { budget: { maxAutomatic: 0, windowSeconds: 3600 } } } : {});
+  // A drill reports honest figures: Lambda cold starts, state transitions and API calls cost what they cost on AWS.
+  const latency = options.latency ?? 'aws';
+  const sandbox = await Sandbox.start(plan.scenario, { latency, ...(plan.approval ? { incidents: { budget: { maxAutomatic: 0, windowSeconds: 3600 } } } : {}) });
   let run: DrillRun | undefined;
   try {
     sandbox.playOut();
@@ -191,6 +204,8 @@ async function playDrill(run: DrillRun): Promise<DrillReport> {
     ...(execution.cause ? { cause: execution.cause } : {}),
     transitions: history.filter((e) => e.type?.endsWith('StateEntered')).length,
     simulatedSeconds: Math.round(((execution.stopDate?.getTime() ?? sandbox.clock.nowMs()) - started) / 1000),
+    ...firstRemediatingCall(run),
+    latencyModel: sandbox.latency.model.name,
     wallMillis: Math.round(performance.now() - run.wallStart),
     desiredBefore,
     desiredAfter,
@@ -240,6 +255,8 @@ function failedReport(run: DrillRun, err: unknown): DrillReport {
     incomplete: run.step,
     transitions: history.filter((h) => h.type?.endsWith('StateEntered')).length,
     simulatedSeconds: Math.round(((record?.stopDate?.getTime() ?? sandbox.clock.nowMs()) - started) / 1000),
+    ...firstRemediatingCall(run),
+    latencyModel: sandbox.latency.model.name,
     wallMillis: Math.round(performance.now() - run.wallStart),
     desiredBefore: run.desiredBefore,
     desiredAfter: after?.desiredCount ?? 0,
@@ -272,6 +289,29 @@ function outcomeOf(status: string, outcome: Outcome | undefined, error: string |
   if (error === 'ApprovalRejected') return 'rejected';
   if (error && /InvalidInput|NotFound|NotManaged/.test(error)) return 'rejected-input';
   return 'failed';
+}
+
+/** ECS operations that read: everything else the workflow sends ECS changes the service. */
+const ECS_READ = /^(Describe|List|Get)/;
+
+/** A change the automation made to ECS, accepted (a throttled or failed attempt changed nothing). */
+export function isRemediatingCall(call: CallRecord): boolean {
+  return call.api === 'ecs' && !ECS_READ.test(call.operation) && call.status < 400;
+}
+
+/** Seconds (to the tenth) from the alarm to the first ECS change the sandbox answered after it. */
+function firstRemediatingCall(run: DrillRun): { firstRemediatingCallSeconds?: number } {
+  const first = run.sandbox.calls.slice(run.callsBefore).find(isRemediatingCall);
+  if (!first) return {};
+  return { firstRemediatingCallSeconds: Math.round((Date.parse(first.at) - run.started) / 100) / 10 };
+}
+
+/** "First remediating call: 6.2 s after the alarm" — the human form's line (cli/render.ts prints it). */
+export function firstRemediatingCallLine(r: Pick<DrillReport, 'firstRemediatingCallSeconds' | 'latencyModel'>): string {
+  const model = r.latencyModel === undefined || r.latencyModel === 'aws' ? "AWS's latencies" : `latency model "${r.latencyModel}"`;
+  return r.firstRemediatingCallSeconds === undefined
+    ? `First remediating call: none — nothing was changed (${model}).`
+    : `First remediating call: ${r.firstRemediatingCallSeconds} s after the alarm (${model}).`;
 }
 
 function firstRestartAt(sandbox: Sandbox): number | undefined {

@@ -22,6 +22,14 @@ export interface SimClock extends Clock {
   leave(): void;
   /** Resolves once `seconds` have passed on this clock; an abort withdraws it and rejects with the reason. */
   sleep(seconds: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Time the automation's own machinery costs (a Lambda cold start, an API call's round trip:
+   * sandbox/latency.ts). A sleep like any other, except that it is never stuck behind a participant
+   * that holds the clock without sleeping: once nothing has happened on the clock for a moment of
+   * real time, time moves on to the earliest such wake-up (and no further), so a driver holding the
+   * clock while it waits for work that costs time does not deadlock it.
+   */
+  spend(seconds: number, signal?: AbortSignal): Promise<void>;
   /** Runs `run` when time reaches `atMs` (at once if it already has). Returns a cancel function. */
   at(atMs: number, run: () => void): () => void;
 }
@@ -29,6 +37,8 @@ export interface SimClock extends Clock {
 interface Sleeper {
   wakeAt: number;
   resolve: () => void;
+  /** Spent by the automation (VirtualClock.spend): may move time while a holder does not sleep. */
+  spent: boolean;
 }
 
 /**
@@ -50,11 +60,17 @@ class Sleepers {
     return this.items.length === 0 ? undefined : Math.min(...this.items.map((s) => s.wakeAt));
   }
 
-  sleep(nowMs: number, seconds: number, signal?: AbortSignal): Promise<void> {
+  /** The earliest wake-up of a latency being spent, if any. */
+  nextSpent(): number | undefined {
+    const spent = this.items.filter((s) => s.spent);
+    return spent.length === 0 ? undefined : Math.min(...spent.map((s) => s.wakeAt));
+  }
+
+  sleep(nowMs: number, seconds: number, signal?: AbortSignal, spent = false): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (seconds <= 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const sleeper: Sleeper = { wakeAt: nowMs + Math.round(seconds * 1000), resolve: () => {} };
+      const sleeper: Sleeper = { wakeAt: nowMs + Math.round(seconds * 1000), resolve: () => {}, spent };
       const onAbort = () => {
         this.items = this.items.filter((x) => x !== sleeper);
         this.changed();
@@ -118,6 +134,9 @@ export class VirtualClock implements SimClock {
   private readonly sleepers = new Sleepers(() => this.schedule());
   private readonly stops = new Stops();
   private scheduled = false;
+  /** Bumped by everything that happens on the clock: a spend may break a hold only when it stays put. */
+  private activity = 0;
+  private quietCheck: NodeJS.Timeout | undefined;
 
   constructor(start: Date | number = Date.parse('2026-11-28T03:00:00Z')) {
     this.ms = typeof start === 'number' ? start : start.getTime();
@@ -145,16 +164,29 @@ export class VirtualClock implements SimClock {
   /** Registers a participant whose sleeps must all line up before time jumps. */
   enter(): void {
     this.actors += 1;
+    this.activity += 1;
   }
 
   leave(): void {
     this.actors = Math.max(0, this.actors - 1);
+    this.activity += 1;
     this.schedule();
   }
 
   /** Resolves once the virtual clock has moved `seconds` forward; costs no real time (see `Sleepers`). */
   sleep(seconds: number, signal?: AbortSignal): Promise<void> {
     return this.sleepers.sleep(this.ms, seconds, signal);
+  }
+
+  /**
+   * A latency (see SimClock.spend). Its caller is usually a participant, or waited on by one, so it
+   * counts as that participant asleep, as any sleep does. When the count still does not line up —
+   * a participant holds the clock and waits on this very work without sleeping (a test or a drill
+   * freezing time around a click) — time moves to the earliest spend once the clock has been quiet
+   * for QUIET_MS of real time: far enough for the work to go on, never past anything due before it.
+   */
+  spend(seconds: number, signal?: AbortSignal): Promise<void> {
+    return this.sleepers.sleep(this.ms, seconds, signal, true);
   }
 
   at(atMs: number, run: () => void): () => void {
@@ -166,6 +198,7 @@ export class VirtualClock implements SimClock {
   }
 
   private schedule(): void {
+    this.activity += 1;
     if (this.scheduled) return;
     this.scheduled = true;
     // Let in-flight work (other actors reaching their own sleep) settle before jumping.
@@ -173,7 +206,10 @@ export class VirtualClock implements SimClock {
       this.scheduled = false;
       const wake = this.sleepers.next();
       if (wake === undefined) return;
-      if (this.actors > 0 && this.sleepers.size < this.actors) return;
+      if (this.actors > 0 && this.sleepers.size < this.actors) {
+        this.watchForStall();
+        return;
+      }
       const stop = this.stops.next();
       if (stop !== undefined && stop < wake) {
         // Halt at the stop; what it sets off (an event delivery) may enter before time goes on.
@@ -192,7 +228,45 @@ export class VirtualClock implements SimClock {
     this.sleepers.wakeDue(this.ms);
     if (this.sleepers.size > 0) this.schedule();
   }
+
+  /**
+   * Time is held (a participant is not asleep) while a latency is being spent: if nothing happens on
+   * the clock for QUIET_MS of real time, the holder is waiting on that latency — move to it.
+   */
+  private watchForStall(): void {
+    if (this.quietCheck || this.sleepers.nextSpent() === undefined) return;
+    const seen = this.activity;
+    this.quietCheck = setTimeout(() => {
+      this.quietCheck = undefined;
+      const spent = this.sleepers.nextSpent();
+      if (spent === undefined || !(this.actors > 0 && this.sleepers.size < this.actors)) return;
+      if (this.activity !== seen) {
+        this.watchForStall();
+        return;
+      }
+      // In time order: stops and other sleepers due on the way fire first, as any jump does.
+      this.advanceTo(spent);
+    }, QUIET_MS);
+    // A pending check must not keep a finished process alive.
+    this.quietCheck.unref();
+  }
+
+  private advanceTo(target: number): void {
+    for (let next = this.stops.next(); next !== undefined && next <= target; next = this.stops.next()) {
+      this.ms = Math.max(this.ms, next);
+      this.stops.fireDue(this.ms);
+    }
+    this.ms = Math.max(this.ms, target);
+    this.wakeDue();
+  }
 }
+
+/**
+ * Real milliseconds without anything happening on the virtual clock after which a held clock lets a
+ * latency be spent. In-process work between two clock events (a loopback request, a dynalite write)
+ * takes a few ms at most; a participant still not asleep after this is waiting on the latency itself.
+ */
+const QUIET_MS = 15;
 
 /** setTimeout's ceiling (~24.8 days); longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -236,6 +310,11 @@ export class WallClock implements SimClock {
 
   sleep(seconds: number, signal?: AbortSignal): Promise<void> {
     return this.sleepers.sleep(this.nowMs(), seconds, signal);
+  }
+
+  /** Wall time holds nobody back: a latency is a sleep. */
+  spend(seconds: number, signal?: AbortSignal): Promise<void> {
+    return this.sleep(seconds, signal);
   }
 
   at(atMs: number, run: () => void): () => void {

@@ -67,6 +67,13 @@ function lostResponse(call: AwsJsonCall): AwsServiceError {
   return new AwsServiceError(call.api === 'ecs' ? 'ServerException' : 'InternalFailure', `We encountered an internal error. Please try again. (${call.operation})`, 500);
 }
 
+/**
+ * Runs before each AWS call is handled (awsJson, awsQuery, DynamoDB, restJson prefix routes — not the
+ * health pages or Slack): the sandbox charges the call's latency on its clock here, so the answer, and
+ * whatever the call changes, happen that much later (sandbox/latency.ts).
+ */
+export type CallPacer = (call: { api: string; operation: string }) => Promise<void> | void;
+
 export type RawRoute = (req: IncomingMessage, body: Buffer) => Promise<RawResponse> | RawResponse;
 export interface RawResponse {
   status: number;
@@ -96,8 +103,9 @@ export class SandboxHttpServer {
   private readonly services = new Map<string, { api: string; contentType: string; handle: AwsJsonService }>();
   private readonly routes = new Map<string, RawRoute>();
   /** Routes by method and path prefix (restJson1 APIs with names in their paths, e.g. Lambda's /2015-03-31/functions/{name}). */
-  private readonly prefixRoutes: { method: string; prefix: string; handler: RawRoute }[] = [];
+  private readonly prefixRoutes: { method: string; prefix: string; handler: RawRoute; api: string }[] = [];
   private readonly interceptors: CallInterceptor[] = [];
+  private pacer: CallPacer | undefined;
   private readonly observers: CallObserver[] = [];
   private readonly passThroughs = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   private readonly queryServices: QueryService[] = [];
@@ -124,9 +132,17 @@ export class SandboxHttpServer {
     this.routes.set(methodAndPath, handler);
   }
 
-  /** Every `method` request whose path starts with `prefix` (an exact route wins). */
-  routePrefix(method: string, prefix: string, handler: RawRoute): void {
-    this.prefixRoutes.push({ method, prefix, handler });
+  /**
+   * Every `method` request whose path starts with `prefix` (an exact route wins): a restJson AWS API
+   * (e.g. Lambda's /2015-03-31/functions/{name}), paced as `api` ('rest' when not named).
+   */
+  routePrefix(method: string, prefix: string, handler: RawRoute, api = 'rest'): void {
+    this.prefixRoutes.push({ method, prefix, handler, api });
+  }
+
+  /** Sets what every AWS call waits for before it is handled (one pacer; a later call replaces it). */
+  pace(pacer: CallPacer): void {
+    this.pacer = pacer;
   }
 
   /** Hands whole requests for a target prefix to another HTTP implementation (dynalite for DynamoDB). */
@@ -136,6 +152,11 @@ export class SandboxHttpServer {
 
   intercept(interceptor: CallInterceptor): void {
     this.interceptors.push(interceptor);
+  }
+
+  /** The pacer's wait, if it has one for this call (no pacer, or a free call: not even a microtask). */
+  private paced(call: { api: string; operation: string }): Promise<void> | void {
+    return this.pacer?.(call);
   }
 
   /** True when an interceptor asked for the call to be applied and its answer lost. */
@@ -195,6 +216,8 @@ export class SandboxHttpServer {
       const operation = passTarget!.slice(passTarget!.lastIndexOf('.') + 1);
       const call: AwsJsonCall = { api: 'dynamodb', operation, body: {} };
       try {
+        const wait = this.paced(call);
+        if (wait) await wait;
         if (await this.runInterceptors(call)) throw new AwsServiceError('InternalServerError', 'Internal server error', 500);
       } catch (err) {
         const e = err instanceof AwsServiceError ? err : new AwsServiceError('InternalServerError', (err as Error).message, 500);
@@ -217,7 +240,9 @@ export class SandboxHttpServer {
       return;
     }
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const route = this.routes.get(`${req.method} ${path}`) ?? this.prefixRoutes.find((r) => r.method === req.method && path.startsWith(r.prefix))?.handler;
+    const exact = this.routes.get(`${req.method} ${path}`);
+    const prefixed = exact ? undefined : this.prefixRoutes.find((r) => r.method === req.method && path.startsWith(r.prefix));
+    const route = exact ?? prefixed?.handler;
     if (!route) {
       const query = this.queryRequest(req, body);
       if (query) {
@@ -233,6 +258,8 @@ export class SandboxHttpServer {
       this.answerNotFound(req, res, path);
       return;
     }
+    const wait = prefixed ? this.paced({ api: prefixed.api, operation: `${req.method} ${prefixed.prefix}` }) : undefined;
+    if (wait) await wait;
     const answer = await route(req, body);
     send(res, answer.status, answer.headers ?? {}, answer.body ?? '');
   }
@@ -261,6 +288,8 @@ export class SandboxHttpServer {
     const call: AwsJsonCall = { api: service.api, operation, body: parsed.params };
     try {
       checkQueryEnvelope(service, parsed);
+      const wait = this.paced(call);
+      if (wait) await wait;
       const lose = await this.runInterceptors(call);
       const result = await service.handle(operation, parsed.params);
       if (lose) throw lostResponse(call);
@@ -346,6 +375,8 @@ export class SandboxHttpServer {
     const body = parsed as Record<string, unknown>;
     const call: AwsJsonCall = { api: service.api, operation, body };
     try {
+      const wait = this.paced(call);
+      if (wait) await wait;
       const lose = await this.runInterceptors(call);
       const result = await service.handle(operation, body);
       if (lose) throw lostResponse(call);

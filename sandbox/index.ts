@@ -19,6 +19,7 @@ import { createTablesFromTemplate, dynamoListener } from './dynamodb.ts';
 import { attachEventBridge, eventBridgeOf, type EventBridgeOptions } from './eventbridge.ts';
 import { createScenarioTables, functionsOf, healthCheckContextOf } from './governance.ts';
 import { LambdaFunctions } from './lambda.ts';
+import { charge, Latency, type LatencyOption } from './latency.ts';
 import { WarnFlood } from './warn-flood.ts';
 import { IncidentStore } from '#commons/incidents';
 import { AWS_LOGS, LogStore } from './logs.ts';
@@ -41,6 +42,12 @@ export interface SandboxOptions {
   port?: number;
   /** Echo the EventBridge targets' log lines to stdout (the `incident-flows sandbox` server). */
   echo?: boolean;
+  /**
+   * What the automation's own machinery costs on the clock (sandbox/latency.ts): Lambda invocations
+   * (cold the first time), state transitions, every AWS API call the sandbox answers. 'aws' uses
+   * AWS's figures (drills and the bench ask for it); 'none', the default (DEFAULT_LATENCY), makes it all free.
+   */
+  latency?: LatencyOption;
 }
 
 /** One handler invocation and the AWS calls it made, in order: the drill's "what was done". */
@@ -57,6 +64,13 @@ export interface CallRecord extends Omit<AwsJsonOutcome, 'body'> {
 }
 
 const CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
+/**
+ * Sandbox.start's latency model when none is asked for (see SandboxOptions.latency). 'none' for now:
+ * with 'aws' the workflow, incident and approval tests take their paths, but a few assert exact
+ * virtual instants (an expiry at 03:18:00.000, "360 s old", a clock on a whole second) that a round
+ * trip's milliseconds move. Drills (cli/drill.ts) and the bench ask for 'aws' themselves.
+ */
+export const DEFAULT_LATENCY: LatencyOption = 'none';
 /** The status page every service with a healthPath also serves (`<url>/<service>/api/v1/status`). */
 export const SMOKE_PATH = '/api/v1/status';
 const INTERESTING = ['service', 'services', 'cluster', 'desiredCount', 'forceNewDeployment', 'taskDefinition', 'logGroupName', 'filterPattern', 'name', 'stateMachineArn', 'ResourceId', 'MinCapacity', 'MaxCapacity', 'PolicyName'];
@@ -70,6 +84,8 @@ export class Sandbox {
   readonly calls: CallRecord[] = [];
   /** Application Auto Scaling: scalable targets, target-tracking policies and the scaler (sandbox/autoscaling.ts). */
   autoScaling!: ApplicationAutoScaling;
+  /** The latency model in force and what it has charged (sandbox/latency.ts). */
+  latency!: Latency;
 
   private constructor(
     readonly invocations: Invocation[],
@@ -97,6 +113,8 @@ export class Sandbox {
     const template = await synthesizeTemplate(scenario);
     const clock: SimClock = options.clock && options.clock !== 'virtual' ? new WallClock(Date.now(), options.clock.wall.speed) : new VirtualClock(Date.parse(scenario.startTime));
     const rng = seededRandom(scenario.seed);
+    // Its own seed (scenario.seed + 11), so the fleet's and the faults' draws stay as they were.
+    const latency = new Latency(options.latency ?? DEFAULT_LATENCY, { seed: scenario.seed + 11, clock });
     // AWS's limits: LookupEvents 2/s and ~5 min delivery, FilterLogEvents 5/s and bounded scans.
     const trail = new CloudTrailStore({ clock, region: scenario.region, accountId: scenario.accountId, behaviour: AWS_CLOUDTRAIL });
     const logs = new LogStore({ clock, region: scenario.region, accountId: scenario.accountId, behaviour: AWS_LOGS });
@@ -130,7 +148,7 @@ export class Sandbox {
       current,
       invocations,
     );
-    const sfn = new SfnFacade({ clock, region: scenario.region, accountId: scenario.accountId, handlers });
+    const sfn = new SfnFacade({ clock, region: scenario.region, accountId: scenario.accountId, handlers, latency });
     server.passThrough('DynamoDB_20120810', dynamoListener(once(() => dynamoClient(clientOptions))));
     await createTablesFromTemplate(template, dynamoClient(clientOptions));
     // The runbook's governance table (unless the scenario says it is missing), for the health check.
@@ -145,6 +163,7 @@ export class Sandbox {
     const alarms = new AlarmStore({ clock, region: scenario.region, accountId: scenario.accountId, alarms: [...teamAlarms, ...errorAlarms], readings: fleet });
     const sns = new SnsTopics({ clock, region: scenario.region, accountId: scenario.accountId }, topicNames(template));
     const sandbox = new Sandbox(invocations, scenario, clock, server, fleet, trail, logs, sfn, machines, alarms, template, sns);
+    sandbox.latency = latency;
     // EventBridge: alarms → start-incident, execution ends → record-incident (sandbox/eventbridge.ts).
     attachEventBridge(sandbox, { ...(options.incidents ? { settings: options.incidents } : {}), ...(options.echo ? { echo: true } : {}) });
     // Raises-alarm images move their alarm through SetAlarmState's path, once EventBridge listens to it.
@@ -186,6 +205,10 @@ export class Sandbox {
       // The deploy workflow's smoke check in drills: the application's status page, up when it is.
       server.route(`GET /${s.name}${SMOKE_PATH}`, answer);
     }
+    // Last, so setting the sandbox up (its tables) costs no time: each AWS call waits its latency
+    // before it is handled. Its caller — an execution's handler, a delivery, a driver holding the
+    // clock — is waiting on the answer, so the sleep stands in for it on the clock (sandbox/latency.ts).
+    if (!latency.free) server.pace((call) => charge(clock, latency.apiCall(call.api, call.operation)));
     return sandbox;
   }
 

@@ -4,6 +4,7 @@ import type { DescribeExecutionOutput, HistoryEvent } from '@aws-sdk/client-sfn'
 import { StateMachine, type StateMachineDefinition, type RunOptions } from 'aws-local-stepfunctions';
 import type { SimClock } from '#sandbox/clock';
 import { AwsServiceError } from '#sandbox/http';
+import type { Latency } from '#sandbox/latency';
 import { readPath, type AslRetrier, type AslState } from './asl.ts';
 import {
   ExecutionStoppedError,
@@ -81,6 +82,8 @@ export interface ExecutionEnv {
   tokens: TaskTokens;
   nested: NestedExecutions;
   onEvent: (event: HistoryEvent, execution: ExecutionRecord) => void;
+  /** What AWS's own machinery costs (invocations, transitions, integration calls); none when absent. */
+  latency?: Latency;
 }
 
 /** The facade's own API, as the optimized `states:startExecution` integration calls it. */
@@ -147,6 +150,11 @@ export class Execution {
   private failState: { state: AslState; input: unknown } | undefined;
   /** Each state's raw input as it entered: TimeoutSecondsPath and HeartbeatSecondsPath read the state input, not the Parameters. */
   private readonly stateInputs = new Map<string, unknown>();
+  /**
+   * States entered whose transition latency is not charged yet. The runner moves through Choice,
+   * Pass and the like without us, so their cost is paid by the next Task or Wait (or at the end).
+   */
+  private unchargedTransitions = 0;
 
   constructor(
     private readonly env: ExecutionEnv,
@@ -250,6 +258,9 @@ export class Execution {
     } catch (error) {
       outcome = { ok: false, error };
     }
+    // The states after the last Task or Wait (a Choice, a Succeed, a Fail) took their time too.
+    const closing = this.payTransitions();
+    if (closing) await closing.catch(() => undefined);
     this.finish(outcome);
     // Whatever the runner still had in flight is moot: stop it (its overrides already see the stop signal).
     if (recordingBroke) this.abortRunner?.();
@@ -304,6 +315,8 @@ export class Execution {
     this.busyThreads += 1;
     this.syncActors();
     try {
+      const paying = this.payTransitions();
+      if (paying) await paying;
       return await work();
     } finally {
       this.busyThreads -= 1;
@@ -398,6 +411,7 @@ export class Execution {
     const type = this.typeOf(name);
     this.lastEventOf.delete(name);
     this.stateInputs.set(name, input);
+    this.unchargedTransitions += 1;
     this.emit(`${type}StateEntered`, { stateEnteredEventDetails: { name, input: json(input), inputDetails: { truncated: false } } }, name);
     if (type === 'Parallel') this.emit('ParallelStateStarted', {});
     if (type === 'Map') this.emit('MapStateStarted', { mapStateStartedEventDetails: { length: mapLength(this.machine.plans.get(name)!, input) } });
@@ -507,9 +521,15 @@ export class Execution {
       return lambdaInvokeResult(payload);
     }
     // Request-response: the child is started and the task completes with StartExecution's answer.
-    if (isStartExecution(resource)) return startExecutionResult(this.startChild(input));
+    if (isStartExecution(resource)) {
+      const paying = this.payApiCall('sfn', 'StartExecution');
+      if (paying) await paying;
+      return startExecutionResult(this.startChild(input));
+    }
     const handler = this.env.handlers[`${resource.service}:${resource.action}`];
     if (!handler) throw new StatesTaskError('States.Runtime', `sandbox has no handler for ${resource.arn}`);
+    const paying = this.payApiCall(resource.service, resource.action);
+    if (paying) await paying;
     return this.callHandler(handler, input);
   }
 
@@ -555,9 +575,16 @@ export class Execution {
       return lambdaInvokeResult(await this.invokeHandler(functionName, arn, payloadOf(parameters)));
     }
     // The child gets the token in its input and answers with SendTaskSuccess/Failure itself.
-    if (isStartExecution(resource)) return startExecutionResult(this.startChild(parameters));
+    if (isStartExecution(resource)) {
+      const paying = this.payApiCall('sfn', 'StartExecution');
+      if (paying) await paying;
+      return startExecutionResult(this.startChild(parameters));
+    }
     const handler = this.env.handlers[`${resource.service}:${resource.action}`];
-    return handler ? this.callHandler(handler, parameters) : {};
+    if (!handler) return {};
+    const paying = this.payApiCall(resource.service, resource.action);
+    if (paying) await paying;
+    return this.callHandler(handler, parameters);
   }
 
   // ---------------------------------------------------------------- nested executions
@@ -586,6 +613,8 @@ export class Execution {
     this.emit('TaskStarted', { taskStartedEventDetails: base }, plan.name);
     let child: Execution | undefined;
     try {
+      const paying = this.payApiCall('sfn', 'StartExecution');
+      if (paying) await paying;
       child = this.startChild(input);
       this.emit('TaskSubmitted', { taskSubmittedEventDetails: { ...base, output: json(startExecutionResult(child)), outputDetails: { truncated: false } } }, plan.name);
       await this.idle(this.withTimeout(child.done, timeout));
@@ -650,6 +679,8 @@ export class Execution {
   private async invokeHandler(functionName: string, arn: string, payload: unknown): Promise<unknown> {
     const handler = this.env.handlers[functionName];
     if (!handler) throw functionNotFound(arn);
+    const paying = this.payInvocation(functionName);
+    if (paying) await paying;
     return this.callHandler(handler, payload);
   }
 
@@ -695,6 +726,42 @@ export class Execution {
     void statesTimeoutError()
       .then(reject)
       .finally(() => this.env.clock.leave());
+  }
+
+  // ---------------------------------------------------------------- latency on the virtual clock
+
+  /**
+   * Sleeps what the transitions since the last charge cost, on the calling thread's actor (or the
+   * execution's, at the end). Each `pay…` returns undefined when there is nothing to charge, so a
+   * sandbox without latencies runs exactly as before — not even a microtask later.
+   */
+  private payTransitions(): Promise<void> | undefined {
+    const count = this.unchargedTransitions;
+    this.unchargedTransitions = 0;
+    const latency = this.env.latency;
+    if (!latency || latency.free || count === 0 || this.closed) return undefined;
+    return this.spend(latency.stateTransitions(count));
+  }
+
+  /** A Lambda invocation's cost (cold the first time each function runs), before the handler starts. */
+  private payInvocation(functionName: string): Promise<void> | undefined {
+    const latency = this.env.latency;
+    if (!latency || latency.free) return undefined;
+    return this.spend(latency.lambdaInvoke(functionName));
+  }
+
+  /** Spends a latency on the clock; a stop ends it early, rejecting with the stop's reason (as interruptibleSleep does). */
+  private spend(seconds: number): Promise<void> {
+    const signal = this.stop.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return this.env.clock.spend(seconds, signal).catch(() => Promise.reject(signal.reason ?? new ExecutionStoppedError('execution stopped')));
+  }
+
+  /** An AWS API call Step Functions makes itself (an optimized or SDK integration). */
+  private payApiCall(api: string, operation: string): Promise<void> | undefined {
+    const latency = this.env.latency;
+    if (!latency || latency.free) return undefined;
+    return this.spend(latency.apiCall(api, operation));
   }
 
   // ---------------------------------------------------------------- Retry on the virtual clock

@@ -14,6 +14,7 @@ import type {
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { SimClock } from '#sandbox/clock';
 import { AwsServiceError, type AwsJsonService } from '#sandbox/http';
+import type { Latency } from '#sandbox/latency';
 import { stateMachineArn, type AslDefinition, type ExtractedMachine } from './asl.ts';
 import { functionNotFound, lambdaFailure, StatesTaskError } from './errors.ts';
 import {
@@ -39,6 +40,11 @@ export interface SfnFacadeOptions {
    * per machine, so tests that register many hand-written machines may turn it off.
    */
   validate?: boolean;
+  /**
+   * What Step Functions and Lambda cost on the clock: each state transition, each Lambda invocation
+   * (cold the first time), each integration's API call (sandbox/latency.ts). None when absent.
+   */
+  latency?: Latency;
 }
 
 export type SfnEventListener = (event: HistoryEvent, execution: ExecutionRecord) => void;
@@ -299,6 +305,7 @@ export class SfnFacade {
         describe: (execution) => this.describe(execution),
       },
       onEvent: (event, record) => this.listeners.forEach((listener) => listener(event, record)),
+      ...(this.opts.latency ? { latency: this.opts.latency } : {}),
     };
   }
 
