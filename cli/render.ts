@@ -1,3 +1,4 @@
+import { firstRemediatingCallLine } from './drill.ts';
 import type { DrillReport } from './drill.ts';
 import { TIER_LABEL, TIERS } from '#commons/approvals';
 import { DRILL_APPROVALS, DRILL_FAULTS, P1_DRILL_FAULTS } from './drill-scenario.ts';
@@ -43,6 +44,7 @@ export function renderDrill(r: DrillReport): string {
     `Verdict: ${verdict} — execution ${r.status}, ${r.simulatedSeconds} s simulated, ${r.transitions} states, ${r.wallMillis} ms wall.`,
   );
   lines.push(`Desired count: ${r.desiredBefore} before → ${r.desiredAfter} after (${r.runningAfter} running).`);
+  lines.push(firstRemediatingCallLine(r));
   if (r.error) lines.push(`${r.error}: ${r.cause ?? ''}`);
   if (r.incidentId) lines.push(`Incident ${r.incidentId} recorded; post-incident report posted to Slack (${r.report?.split('\n').length ?? 0} lines, in --json as "report").`);
   lines.push(r.passed ? `Drill PASSED: "${r.fault}" calls for ${r.expectedOutcome}.` : `Drill FAILED: "${r.fault}" calls for ${r.expectedOutcome}, got ${r.outcome}.`);

@@ -85,7 +85,9 @@ export async function chooseFix(event: unknown, deps: ChooseFixDeps): Promise<Fi
   const changeMs = Date.parse(change.at);
   const events = (service.events ?? []).map((e) => ({ at: e.createdAt?.getTime() ?? 0, message: e.message ?? '' }));
   const failures = await failedTasksOf(deps.ecs, incident.cluster, incident.service, current);
-  const firstFailure = Math.min(...failures.map((t) => (t.stoppedAt ?? t.createdAt)?.getTime() ?? Infinity));
+  // When it failed: a task still draining behind a load balancer has no stoppedAt yet, only stoppingAt;
+  // one with neither failed within ECS's retention of stopped tasks, i.e. by now.
+  const firstFailure = Math.min(now.getTime(), ...failures.map((t) => (t.stoppedAt ?? t.executionStoppedAt ?? t.stoppingAt)?.getTime() ?? now.getTime()));
   const failedCount = Math.max(failures.length, service.deployments?.find((d) => d.status === 'PRIMARY')?.failedTasks ?? 0);
   if (failedCount === 0) return restart(`${shortRevision(current)} has no failed tasks: the failure is not the revision's`);
   reasons.push(`${failedCount} task(s) of ${shortRevision(current)} failed${failures[0] ? ` (${oneReason(failures[0])})` : ''}`);

@@ -486,16 +486,24 @@ export class EcsFleet implements FleetReadings {
   private seedPreviousHistory(s: SimService, deployedAt: number): void {
     if (s.spec.previousRevisions === 0 || deployedAt <= this.now - DEFAULT_DEPLOYED_AGO_MS) return;
     const before = deployedAt - DEFAULT_DEPLOYED_AGO_MS;
+    // Ids of their own, without random draws: the scenario's other draws (start jitter, ids) stay as they were.
+    let n = 0;
+    const tag = ([...s.name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % 0xffffffff).toString(16).padStart(8, '0');
+    const add = (message: string, at: number) => {
+      n += 1;
+      s.events.push({ id: `00000000-0000-4000-8000-${tag}${n.toString(16).padStart(4, '0')}`, createdAt: at, message });
+      s.events.sort((a, b) => b.createdAt - a.createdAt);
+      if (s.events.length > MAX_SERVICE_EVENTS) s.events.length = MAX_SERVICE_EVENTS;
+    };
     if (s.spec.previousRevision === 'failing') {
       for (let h = 6; h >= 1; h--) {
-        this.addEvent(s, `(service ${s.name}) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`, deployedAt - h * 20 * 60 * SECOND);
+        add(`(service ${s.name}) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`, deployedAt - h * 20 * 60 * SECOND);
       }
       return;
     }
-    // An id of its own without a random draw: the scenario's other draws stay as they were.
     const id = `ecs-svc/${String(9e18 + [...s.name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1e15, 7)).slice(0, 19)}`;
-    this.addEvent(s, `(service ${s.name}) (deployment ${id}) deployment completed.`, before);
-    for (let at = before; at < deployedAt; at += 6 * 60 * 60 * SECOND) this.addEvent(s, `(service ${s.name}) has reached a steady state.`, at);
+    add(`(service ${s.name}) (deployment ${id}) deployment completed.`, before);
+    for (let at = before; at < deployedAt; at += 6 * 60 * 60 * SECOND) add(`(service ${s.name}) has reached a steady state.`, at);
   }
 
   /** The running deployment dates from the latest seeded UpdateService of the service, if any. */

@@ -5,6 +5,7 @@ import { incidentSettingsSchema, IncidentStore, type IncidentRecord, type Incide
 import type { Logger } from '#commons/logger';
 import type { ReportPoster } from '#commons/report';
 import { onEcsEvent, type EcsEventsResult } from '../handlers/ecs-events.ts';
+import { deliverToLambda } from './latency.ts';
 import { recordIncident, EXECUTION_DETAIL_TYPE, type RecordIncidentResult } from '../handlers/record-incident.ts';
 import { WatchStore } from '#stability/watches';
 import type { EcsEvent } from './ecs/events.ts';
@@ -310,7 +311,8 @@ export class EventBridgeEmulator {
 
   /** Invokes start-incident with any payload (a raw string stands for a non-JSON body). */
   deliverToStartIncident(event: unknown): Promise<StartIncidentResult> {
-    return this.track('alarm', startIncident(event, this.startDeps()));
+    // EventBridge's delivery and the function's invocation (cold the first time) take time on AWS too (sandbox/latency.ts).
+    return this.track('alarm', deliverToLambda(this.sandbox.clock, this.sandbox.latency, 'start-incident', () => startIncident(event, this.startDeps())));
   }
 
   private startDeps() {
