@@ -83,7 +83,8 @@ export function planDeploymentDrill(workflow: 'deploy' | 'rollback', options: { 
  */
 export async function runDeploymentDrill(plan: DeploymentDrillPlan): Promise<DeploymentDrillReport> {
   const wallStart = performance.now();
-  const sandbox = await Sandbox.start(plan.scenario);
+  // AWS's latencies (sandbox/latency.ts): the figures are what the workflow would take on AWS.
+  const sandbox = await Sandbox.start(plan.scenario, { latency: 'aws' });
   try {
     const sfn = new SFNClient(sandbox.clientOptions());
     const start = async (workflow: string, input: Record<string, unknown>) =>

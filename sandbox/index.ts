@@ -323,10 +323,14 @@ export async function synthesizeTemplate(scenario: Scenario): Promise<Record<str
     templates.set(key, cached);
     return cached;
   }
-  // aws-cdk-lib takes ~2 s to import: only when the cache misses.
+  // aws-cdk-lib takes ~2 s to import: only when the cache misses. The sources as this process loads them:
+  // a long-lived process (a test file, a sandbox server) keeps the modules it loaded first.
+  sourcesAtLoad ??= sourcesHash();
   const { buildApp } = await import('../infra/app.ts');
   const { app, stack } = buildApp({ 'aws:cdk:bundling-stacks': [], incidentFlows });
   const template = app.synth({ validateOnSynthesis: false }).getStackByName(stack.stackName).template as Record<string, unknown>;
+  // Sources edited since this process loaded them: its template is of the old code, not for the shared cache.
+  if (sourcesAtLoad !== sourcesHash()) return template;
   templates.set(key, template);
   try {
     mkdirSync(CACHE_DIR, { recursive: true });
@@ -337,8 +341,11 @@ export async function synthesizeTemplate(scenario: Scenario): Promise<Record<str
   return template;
 }
 
-function templateKey(config: unknown): string {
-  const hash = createHash('sha256').update(JSON.stringify(config));
+let sourcesAtLoad: string | undefined;
+
+/** Every source file that shapes the template, and the locked dependencies. */
+function sourcesHash(): string {
+  const hash = createHash('sha256');
   for (const dir of ['infra', 'workflows', 'handlers']) {
     for (const file of (readdirSync(join(ROOT, dir), { recursive: true }) as string[]).sort()) {
       if (!file.endsWith('.ts')) continue;
@@ -346,7 +353,11 @@ function templateKey(config: unknown): string {
     }
   }
   hash.update(readFileSync(join(ROOT, 'package-lock.json')));
-  return hash.digest('hex').slice(0, 24);
+  return hash.digest('hex');
+}
+
+function templateKey(config: unknown): string {
+  return createHash('sha256').update(JSON.stringify(config)).update(sourcesHash()).digest('hex').slice(0, 24);
 }
 
 function readCached(key: string): Record<string, unknown> | undefined {
